@@ -1,0 +1,404 @@
+//! The `openice` command line: `serve` and `account …`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::domain::account::{self, AccessKey, Account, Credentials};
+use crate::domain::now_micros;
+use crate::server::{self, ServerConfig};
+use crate::store::{self, Store, StoreError};
+
+#[derive(Parser)]
+#[command(
+    name = "openice",
+    version,
+    about = "A self-hostable server for the ICE editing-project and media-library API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API server.
+    Serve(ServeArgs),
+    /// Manage accounts and their access keys (safe while a server runs on the same store).
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+}
+
+#[derive(Args, Clone)]
+struct StoreArgs {
+    /// Directory for the embedded database and media.
+    #[arg(long, env = "OPENICE_DATA_DIR", default_value = "./openice-data")]
+    data_dir: PathBuf,
+    /// `postgres://…` selects PostgreSQL; default: a SQLite file inside the data dir.
+    #[arg(long, env = "OPENICE_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Address to listen on.
+    #[arg(long, env = "OPENICE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Region ID reported by the server.
+    #[arg(long, env = "OPENICE_REGION", default_value = "cn-shanghai")]
+    region: String,
+    /// PEM certificate chain; with --tls-key, serve HTTPS.
+    #[arg(long, env = "OPENICE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "OPENICE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Largest accepted request body.
+    #[arg(long, env = "OPENICE_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Most remembered signature nonces (about 16 bytes each).
+    #[arg(long, env = "OPENICE_MAX_NONCES", default_value_t = 4_000_000)]
+    max_nonces: usize,
+    #[arg(long, env = "OPENICE_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account with one access key; prints {"AccountId","AccessKeyId","AccessKeySecret"}.
+    Create {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List accounts and their key IDs, one JSON object per line (no secrets).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Add an access key to an account (by ID or name); prints the new credentials.
+    KeyCreate {
+        account: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Disable an access key: requests signed with it get InvalidAccessKeyId.Inactive.
+    KeyDisable {
+        access_key_id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Enable a disabled access key again.
+    KeyEnable {
+        access_key_id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Delete an access key.
+    KeyDelete {
+        access_key_id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("openice: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("openice: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+async fn open(args: &StoreArgs) -> Result<Arc<dyn Store>, StoreError> {
+    store::open(args.database_url.as_deref(), &args.data_dir).await
+}
+
+async fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Account { command } => account_command(command).await,
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OPENICE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn serve(args: ServeArgs) -> CliResult {
+    init_logging(args.log_format);
+    let store = open(&args.store).await?;
+    ensure_default_account(store.as_ref(), &args.store.data_dir).await?;
+    tracing::info!(region = %args.region, "store ready");
+    let config = ServerConfig {
+        listen: args.listen,
+        max_body_bytes: args.max_body_bytes,
+        max_nonces: args.max_nonces,
+        tls: args.tls_cert.zip(args.tls_key),
+    };
+    server::serve(store, config).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+const DEFAULT_ACCOUNT: &str = "default";
+
+/// First start on an empty store creates the default account; later starts keep its key and
+/// add `OPENICE_ACCESS_KEY_ID`/`_SECRET` when they name a new key.
+async fn ensure_default_account(store: &dyn Store, data_dir: &Path) -> CliResult {
+    let env_key = match (
+        std::env::var("OPENICE_ACCESS_KEY_ID")
+            .ok()
+            .filter(|s| !s.is_empty()),
+        std::env::var("OPENICE_ACCESS_KEY_SECRET")
+            .ok()
+            .filter(|s| !s.is_empty()),
+    ) {
+        (Some(id), Some(secret)) => {
+            account::check_key_part("AccessKeyId", &id)?;
+            account::check_key_part("AccessKeySecret", &secret)?;
+            Some((id, secret))
+        }
+        (None, None) => None,
+        _ => {
+            return Err(
+                "set both OPENICE_ACCESS_KEY_ID and OPENICE_ACCESS_KEY_SECRET, or neither".into(),
+            );
+        }
+    };
+    if store.account_count().await? == 0 {
+        let generated = env_key.is_none();
+        let (key_id, secret) = env_key.unwrap_or_else(account::new_access_key);
+        let creds = create_account(store, DEFAULT_ACCOUNT, key_id, secret).await?;
+        if generated {
+            let path = data_dir.join("default-credentials.json");
+            write_private(&path, &serde_json::to_vec_pretty(&creds)?)?;
+            tracing::info!(path = %path.display(), "created the default account; its credentials are in this file");
+        } else {
+            tracing::info!(access_key_id = %creds.access_key_id, "created the default account with the key from the environment");
+        }
+        return Ok(());
+    }
+    if let Some((key_id, secret)) = env_key {
+        match store.access_key(&key_id).await? {
+            Some(k) if k.secret == secret => {}
+            Some(_) => {
+                return Err(format!(
+                    "OPENICE_ACCESS_KEY_ID {key_id} is already stored with another secret; refusing to start"
+                )
+                .into());
+            }
+            None => {
+                let owner = match store.account_by_name(DEFAULT_ACCOUNT).await? {
+                    Some(a) => a,
+                    None => store
+                        .accounts()
+                        .await?
+                        .into_iter()
+                        .next()
+                        .ok_or("no account to attach the key to")?,
+                };
+                store
+                    .insert_access_key(&AccessKey {
+                        access_key_id: key_id.clone(),
+                        account_id: owner.account_id.clone(),
+                        secret,
+                        enabled: true,
+                    })
+                    .await?;
+                tracing::info!(access_key_id = %key_id, account_id = %owner.account_id, "added the environment's access key");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn create_account(
+    store: &dyn Store,
+    name: &str,
+    key_id: String,
+    secret: String,
+) -> Result<Credentials, StoreError> {
+    let account = Account {
+        account_id: account::new_account_id(),
+        name: name.to_string(),
+        create_time: now_micros(),
+    };
+    let key = AccessKey {
+        access_key_id: key_id,
+        account_id: account.account_id.clone(),
+        secret,
+        enabled: true,
+    };
+    store.create_account(&account, &key).await?;
+    Ok(Credentials {
+        account_id: account.account_id,
+        access_key_id: key.access_key_id,
+        access_key_secret: key.secret,
+    })
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.write_all(b"\n")?;
+    f.sync_all()
+}
+
+fn print_json(value: &impl serde::Serialize) -> CliResult {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AccountLine {
+    account_id: String,
+    name: String,
+    create_time: String,
+    access_keys: Vec<KeyLine>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct KeyLine {
+    access_key_id: String,
+    enabled: bool,
+}
+
+async fn account_command(command: AccountCommand) -> CliResult {
+    match command {
+        AccountCommand::Create { name, store } => {
+            let store = open(&store).await?;
+            let (key_id, secret) = account::new_access_key();
+            print_json(&create_account(store.as_ref(), &name, key_id, secret).await?)
+        }
+        AccountCommand::List { store } => {
+            let store = open(&store).await?;
+            let keys = store.access_keys().await?;
+            for a in store.accounts().await? {
+                let access_keys = keys
+                    .iter()
+                    .filter(|k| k.account_id == a.account_id)
+                    .map(|k| KeyLine {
+                        access_key_id: k.access_key_id.clone(),
+                        enabled: k.enabled,
+                    })
+                    .collect();
+                print_json(&AccountLine {
+                    create_time: crate::domain::format_time(a.create_time),
+                    account_id: a.account_id,
+                    name: a.name,
+                    access_keys,
+                })?;
+            }
+            Ok(())
+        }
+        AccountCommand::KeyCreate { account, store } => {
+            let store = open(&store).await?;
+            let owner = match store.account_by_name(&account).await? {
+                Some(a) => a,
+                None => store
+                    .accounts()
+                    .await?
+                    .into_iter()
+                    .find(|a| a.account_id == account)
+                    .ok_or_else(|| format!("no account with ID or name {account:?}"))?,
+            };
+            let (key_id, secret) = account::new_access_key();
+            let key = AccessKey {
+                access_key_id: key_id,
+                account_id: owner.account_id,
+                secret,
+                enabled: true,
+            };
+            store.insert_access_key(&key).await?;
+            print_json(&Credentials {
+                account_id: key.account_id,
+                access_key_id: key.access_key_id,
+                access_key_secret: key.secret,
+            })
+        }
+        AccountCommand::KeyDisable {
+            access_key_id,
+            store,
+        } => set_enabled(&store, &access_key_id, false).await,
+        AccountCommand::KeyEnable {
+            access_key_id,
+            store,
+        } => set_enabled(&store, &access_key_id, true).await,
+        AccountCommand::KeyDelete {
+            access_key_id,
+            store,
+        } => {
+            if open(&store)
+                .await?
+                .delete_access_key(&access_key_id)
+                .await?
+            {
+                Ok(())
+            } else {
+                Err(format!("no access key {access_key_id}").into())
+            }
+        }
+    }
+}
+
+async fn set_enabled(store: &StoreArgs, access_key_id: &str, enabled: bool) -> CliResult {
+    if open(store)
+        .await?
+        .set_access_key_enabled(access_key_id, enabled)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(format!("no access key {access_key_id}").into())
+    }
+}

@@ -1,0 +1,100 @@
+//! Pure rules in the vendor's vocabulary: no I/O, no HTTP.
+
+pub mod account;
+pub mod project;
+pub mod timeline;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Defines a vendor enum whose wire spelling is its variant name.
+macro_rules! vendor_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => stringify!($variant)),+ }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $(stringify!($variant) => Ok($name::$variant),)+
+                    _ => Err(format!(
+                        "Valid values: {}.",
+                        [$(stringify!($variant)),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use vendor_enum;
+
+/// Microseconds since the Unix epoch: the stored form of every timestamp.
+pub type Micros = i64;
+
+pub fn now_micros() -> Micros {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000) as Micros
+}
+
+/// The vendor's time format: ISO-8601 UTC, second precision, literal `Z`.
+pub fn format_time(us: Micros) -> String {
+    let t = OffsetDateTime::from_unix_timestamp(us.div_euclid(1_000_000))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Parses `yyyy-MM-ddTHH:mm:ssZ` (any RFC 3339 time is accepted).
+pub fn parse_time(s: &str) -> Option<Micros> {
+    let t = OffsetDateTime::parse(s, &Rfc3339).ok()?;
+    Some((t.unix_timestamp_nanos() / 1_000) as Micros)
+}
+
+/// 32 lower-case hex characters, like the vendor's ProjectId and MediaId.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_round_trip() {
+        let us = parse_time("2021-01-08T16:52:07Z").unwrap();
+        assert_eq!(format_time(us), "2021-01-08T16:52:07Z");
+        assert_eq!(format_time(us + 999_999), "2021-01-08T16:52:07Z");
+        assert!(parse_time("2021-01-08 16:52:07").is_none());
+    }
+
+    #[test]
+    fn ids_are_32_hex() {
+        let id = new_id();
+        assert_eq!(id.len(), 32);
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+    }
+}

@@ -1,0 +1,1722 @@
+//! The editing-project `Timeline` (reference: timeline.md §1–§3): parse, validate, total duration.
+//!
+//! Pure: no I/O. Source durations come from the caller through [`Timeline::duration`];
+//! [`Timeline::sources`] lists what to look up first.
+//!
+//! Parsing streams the text once into small typed records (only the fields the server reads;
+//! everything else is skipped, still checked for JSON syntax and serde_json's nesting limit of
+//! 128), so a 10,000-clip timeline costs a few milliseconds. The text itself is what is stored.
+//!
+//! Choices where the reference is silent (mirrored in docs/decisions.md):
+//! * Validation covers JSON syntax, a non-object top level, wrong types of the fields the
+//!   server reads, negative times, `Out <= In`, `TimelineOut <= TimelineIn`, `Speed` outside
+//!   [0.1, 100], and times above 10^9 s (keeps every sum finite). Track/clip counts are not
+//!   limited here (the 100-track limit is a producing-job rule; the body limit bounds size).
+//! * Only the fields the server reads are type-checked; all other keys are kept verbatim.
+//! * `null` and `""` count as absent; numeric strings (`"5"`, `" 2.5 "`) are numbers;
+//!   `MainTrack` also accepts `"true"`/`"false"` in any case.
+//! * Clip `Type` and track `Type` are matched case-insensitively.
+//! * This parses resolved timelines: a template `Config` with `$...` placeholders in number
+//!   fields is rejected until its `ClipsParam` is applied.
+
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+/// Largest accepted time value in seconds (≈ 31.7 years); only guards against absurd input.
+const MAX_SECONDS: f64 = 1e9;
+const MIN_SPEED: f64 = 0.1;
+const MAX_SPEED: f64 = 100.0;
+
+/// A parsed, validated timeline. Keeps the original JSON text (unknown keys preserved).
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    raw: String,
+    /// Built on first use only: most callers just store `raw`.
+    value: OnceLock<Value>,
+    /// Video, image, audio, subtitle, effect tracks, in that order.
+    tracks: Vec<Track>,
+    max_duration: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{reason}")]
+pub struct TimelineError {
+    pub reason: String,
+}
+
+/// What a clip points at, so the caller can look up a probed source duration.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ClipSource {
+    MediaId(String),
+    MediaUrl(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Video and (deprecated) image tracks: define the total when there is no main track.
+    Visual,
+    Audio,
+    /// Subtitle and effect tracks (and `Type: Effect` video tracks): never extend the total.
+    Other,
+}
+
+#[derive(Debug, Clone)]
+struct Track {
+    role: Role,
+    main: bool,
+    clips: Vec<Clip>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClipKind {
+    /// Video/audio: length from In/Out/MaxOut/Duration and the source.
+    Media,
+    /// Still image: length from Duration.
+    Image,
+    /// Spans the whole output; only counts when nothing else defines the total.
+    Global,
+}
+
+#[derive(Debug, Clone)]
+struct Clip {
+    kind: ClipKind,
+    source: Option<ClipSource>,
+    in_: Option<f64>,
+    out: Option<f64>,
+    max_out: Option<f64>,
+    duration: Option<f64>,
+    timeline_in: Option<f64>,
+    timeline_out: Option<f64>,
+    speed: Option<f64>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TrackFamily {
+    Video,
+    Image,
+    Audio,
+    Subtitle,
+    Effect,
+}
+
+struct Family {
+    key: &'static str,
+    clips_key: &'static str,
+    family: TrackFamily,
+    /// Which of [`CLIP_KEYS`] this family's clips read; other keys are only kept verbatim.
+    reads: u16,
+}
+
+/// Clip keys the server reads, indexed by the `K_*` constants.
+const CLIP_KEYS: [&str; 12] = [
+    "TimelineIn",
+    "TimelineOut",
+    "In",
+    "Out",
+    "MaxOut",
+    "Duration",
+    "Speed",
+    "MediaId",
+    "ImageId",
+    "MediaURL",
+    "MediaUrl",
+    "Type",
+];
+const K_TIMELINE_IN: usize = 0;
+const K_TIMELINE_OUT: usize = 1;
+const K_IN: usize = 2;
+const K_OUT: usize = 3;
+const K_MAX_OUT: usize = 4;
+const K_DURATION: usize = 5;
+const K_SPEED: usize = 6;
+const K_MEDIA_ID: usize = 7;
+const K_IMAGE_ID: usize = 8;
+const K_MEDIA_URL: usize = 9;
+const K_MEDIA_URL_ALT: usize = 10;
+const K_TYPE: usize = 11;
+
+const fn bits(keys: &[usize]) -> u16 {
+    let mut b = 0;
+    let mut i = 0;
+    while i < keys.len() {
+        b |= 1 << keys[i];
+        i += 1;
+    }
+    b
+}
+
+const AV_KEYS: [usize; 10] = [
+    K_TIMELINE_IN,
+    K_TIMELINE_OUT,
+    K_IN,
+    K_OUT,
+    K_MAX_OUT,
+    K_DURATION,
+    K_SPEED,
+    K_MEDIA_ID,
+    K_MEDIA_URL,
+    K_MEDIA_URL_ALT,
+];
+
+/// Order matters: "first MainTrack wins" scans video before audio, and `media_ids` is first-seen.
+const FAMILIES: [Family; 5] = [
+    Family {
+        key: "VideoTracks",
+        clips_key: "VideoTrackClips",
+        family: TrackFamily::Video,
+        reads: bits(&AV_KEYS) | bits(&[K_TYPE]),
+    },
+    Family {
+        key: "ImageTracks",
+        clips_key: "ImageTrackClips",
+        family: TrackFamily::Image,
+        reads: bits(&[
+            K_TIMELINE_IN,
+            K_TIMELINE_OUT,
+            K_DURATION,
+            K_MEDIA_ID,
+            K_IMAGE_ID,
+            K_MEDIA_URL,
+            K_MEDIA_URL_ALT,
+        ]),
+    },
+    Family {
+        key: "AudioTracks",
+        clips_key: "AudioTrackClips",
+        family: TrackFamily::Audio,
+        reads: bits(&AV_KEYS),
+    },
+    Family {
+        key: "SubtitleTracks",
+        clips_key: "SubtitleTrackClips",
+        family: TrackFamily::Subtitle,
+        reads: bits(&[K_TIMELINE_IN, K_TIMELINE_OUT, K_MEDIA_ID]),
+    },
+    Family {
+        key: "EffectTracks",
+        clips_key: "EffectTrackItems",
+        family: TrackFamily::Effect,
+        reads: bits(&[K_TIMELINE_IN, K_TIMELINE_OUT, K_DURATION, K_MEDIA_ID]),
+    },
+];
+
+/// Top-level keys the server reads: the families' keys in [`FAMILIES`] order, then MaxDuration.
+const ROOT_KEYS: [&str; 6] = [
+    "VideoTracks",
+    "ImageTracks",
+    "AudioTracks",
+    "SubtitleTracks",
+    "EffectTracks",
+    "MaxDuration",
+];
+
+/// Where a value sits, rendered only when an error is reported (keeps the hot path allocation-free).
+#[derive(Clone, Copy)]
+enum Loc {
+    Root,
+    Track(&'static Family, usize),
+    Clip(&'static Family, usize, usize),
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Loc::Root => Ok(()),
+            Loc::Track(fam, t) => write!(f, "{}[{t}]", fam.key),
+            Loc::Clip(fam, t, c) => write!(f, "{}[{t}].{}[{c}]", fam.key, fam.clips_key),
+        }
+    }
+}
+
+impl Loc {
+    fn err(self, field: &str, what: &str) -> TimelineError {
+        let reason = match (self, field.is_empty()) {
+            (Loc::Root, _) => format!("{field} {what}"),
+            (_, true) => format!("{self} {what}"),
+            (_, false) => format!("{self}.{field} {what}"),
+        };
+        TimelineError { reason }
+    }
+}
+
+type Res<T> = Result<T, TimelineError>;
+
+impl Timeline {
+    /// Parse a Timeline parameter. `""` (or only whitespace) and `"{}"` are the empty timeline.
+    ///
+    /// Rejected, with a reason naming the path (e.g. `VideoTracks[0].VideoTrackClips[1].Out must
+    /// be greater than In`): malformed JSON (including nesting deeper than 128), a non-object
+    /// top level, wrong types (track lists/clip lists not arrays, tracks/clips not objects, a
+    /// time or `Speed` not a number or numeric string, `MainTrack` not a boolean,
+    /// `MediaId`/`MediaURL`/`MediaUrl`/`ImageId`/`Type` not strings), negative or above-10^9
+    /// `In`/`Out`/`MaxOut`/`Duration`/`TimelineIn`/`TimelineOut`/`MaxDuration`, `Out <= In`
+    /// (`In` defaulting to 0), `TimelineOut <= TimelineIn` (both given), `Speed` outside
+    /// [0.1, 100]. Unknown keys are preserved, never rejected. The first problem in document
+    /// order is reported.
+    pub fn parse(s: &str) -> Result<Timeline, TimelineError> {
+        if s.trim().is_empty() {
+            return Ok(Timeline {
+                raw: s.to_owned(),
+                ..Timeline::default()
+            });
+        }
+        let invalid = |e: serde_json::Error| TimelineError {
+            reason: format!("Timeline is not valid JSON: {e}"),
+        };
+        if !s
+            .trim_start_matches([' ', '\t', '\n', '\r'])
+            .starts_with('{')
+        {
+            return Err(match serde_json::from_str::<Skip>(s) {
+                Ok(_) => TimelineError {
+                    reason: "Timeline must be a JSON object".to_owned(),
+                },
+                Err(e) => invalid(e),
+            });
+        }
+        let ctx = Ctx::default();
+        let mut de = serde_json::Deserializer::from_str(s);
+        let parsed = RootSeed { ctx: &ctx }
+            .deserialize(&mut de)
+            .and_then(|root| de.end().map(|()| root));
+        match parsed {
+            Ok((tracks, max_duration)) => Ok(Timeline {
+                raw: s.to_owned(),
+                value: OnceLock::new(),
+                tracks,
+                max_duration,
+            }),
+            Err(e) => Err(ctx.err.take().unwrap_or_else(|| invalid(e))),
+        }
+    }
+
+    /// The text exactly as given to [`Timeline::parse`] (key order and spacing kept): the form
+    /// to store and return.
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    /// The JSON value (an empty object for `""`), parsed on first call.
+    pub fn value(&self) -> &Value {
+        self.value.get_or_init(|| {
+            // Cannot fail: parse() already accepted this text under the same limits.
+            serde_json::from_str(&self.raw).unwrap_or_else(|_| Value::Object(Map::new()))
+        })
+    }
+
+    pub fn into_value(self) -> Value {
+        self.value();
+        self.value.into_inner().unwrap_or_default()
+    }
+
+    /// True when no track holds any clip.
+    pub fn is_empty(&self) -> bool {
+        self.tracks.iter().all(|t| t.clips.is_empty())
+    }
+
+    /// Every distinct MediaId referenced by any clip of any track (video, audio, image,
+    /// subtitle clips, effect items), in first-seen order. `ImageId` of deprecated image
+    /// tracks counts as a MediaId; a clip with both a MediaId and a URL is taken by its MediaId.
+    pub fn media_ids(&self) -> Vec<String> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for clip in self.tracks.iter().flat_map(|t| &t.clips) {
+            if let Some(ClipSource::MediaId(id)) = &clip.source
+                && seen.insert(id.as_str())
+            {
+                out.push(id.clone());
+            }
+        }
+        out
+    }
+
+    /// Distinct sources of video, image and audio clips, in first-seen order: what
+    /// [`Timeline::duration`] may ask about, so the caller can fetch them beforehand.
+    pub fn sources(&self) -> Vec<&ClipSource> {
+        let mut seen = HashSet::new();
+        self.tracks
+            .iter()
+            .filter(|t| t.role != Role::Other)
+            .flat_map(|t| &t.clips)
+            .filter_map(|c| c.source.as_ref())
+            .filter(|s| seen.insert(*s))
+            .collect()
+    }
+
+    /// Total duration in seconds (timeline.md §2.1/§2.2, decisions.md "Duration"), rounded to
+    /// 4 decimal places.
+    ///
+    /// The first video/audio track with `MainTrack: true` defines the total; otherwise the
+    /// latest clip end over video and image tracks, else over audio tracks, else over
+    /// `GlobalImage` clips. Subtitle and effect tracks never extend it; `MaxDuration` caps it.
+    /// A clip whose length is unknown counts as 0. `source_duration` results that are
+    /// negative or not finite count as unknown.
+    pub fn duration(&self, source_duration: impl Fn(&ClipSource) -> Option<f64>) -> f64 {
+        let probe = |c: &Clip| {
+            c.source
+                .as_ref()
+                .and_then(&source_duration)
+                .filter(|d| d.is_finite() && *d >= 0.0)
+        };
+        let total = if let Some(main) = self.tracks.iter().find(|t| t.main) {
+            let ends = track_ends(main, &probe);
+            ends.content.or(ends.global).unwrap_or(0.0)
+        } else {
+            let (mut visual, mut audio, mut global) = (None, None, None);
+            for track in &self.tracks {
+                let slot = match track.role {
+                    Role::Visual => &mut visual,
+                    Role::Audio => &mut audio,
+                    Role::Other => continue,
+                };
+                let ends = track_ends(track, &probe);
+                *slot = max_opt(*slot, ends.content);
+                global = max_opt(global, ends.global);
+            }
+            visual.or(audio).or(global).unwrap_or(0.0)
+        };
+        // MaxDuration 0 means "no cap", like other vendor limits where 0 is unset.
+        let capped = match self.max_duration {
+            Some(m) if m > 0.0 => total.min(m),
+            _ => total,
+        };
+        // `+ 0.0` turns a -0.0 into 0.0.
+        (capped * 10_000.0).round() / 10_000.0 + 0.0
+    }
+}
+
+struct TrackEnds {
+    /// Latest end of a non-global clip; `None` when the track has none.
+    content: Option<f64>,
+    global: Option<f64>,
+}
+
+fn track_ends(track: &Track, probe: &impl Fn(&Clip) -> Option<f64>) -> TrackEnds {
+    let mut prev_end = 0.0;
+    let mut ends = TrackEnds {
+        content: None,
+        global: None,
+    };
+    for clip in &track.clips {
+        if clip.kind == ClipKind::Global {
+            // Global clips do not advance the automatic placement.
+            let end = clip.end_from(clip.timeline_in.unwrap_or(0.0), probe);
+            ends.global = max_opt(ends.global, Some(end));
+        } else {
+            let end = clip.end_from(clip.timeline_in.unwrap_or(prev_end), probe);
+            prev_end = end;
+            ends.content = max_opt(ends.content, Some(end));
+        }
+    }
+    ends
+}
+
+fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+impl Clip {
+    fn end_from(&self, start: f64, probe: &impl Fn(&Clip) -> Option<f64>) -> f64 {
+        match self.timeline_out {
+            // A TimelineOut before the automatic start gives an empty clip, not a negative one.
+            Some(out) => out.max(start),
+            None => start + self.play_len(probe),
+        }
+    }
+
+    fn play_len(&self, probe: &impl Fn(&Clip) -> Option<f64>) -> f64 {
+        let src_len = match self.kind {
+            // Animated images may have a probed length; stills have none and count 0.
+            ClipKind::Image | ClipKind::Global => self.duration.or_else(|| probe(self)),
+            ClipKind::Media => {
+                let in_ = self.in_.unwrap_or(0.0);
+                // Duration acts as an explicit Out; MaxOut only caps the probed length, and an
+                // unknown source stays unknown even with MaxOut (0 is the safe lower bound).
+                let out = self
+                    .out
+                    .or(self.duration.map(|d| in_ + d))
+                    .or_else(|| probe(self).map(|src| self.max_out.map_or(src, |m| src.min(m))));
+                out.map(|o| (o - in_).max(0.0))
+            }
+        };
+        src_len.unwrap_or(0.0) / self.speed.unwrap_or(1.0)
+    }
+}
+
+// ---- streaming parser ----
+//
+// Each visitor knows its path, so a problem is reported as a `TimelineError` naming it. serde
+// errors can only carry text (and serde_json appends a position), so the error travels in `Ctx`.
+
+#[derive(Default)]
+struct Ctx {
+    err: Cell<Option<TimelineError>>,
+}
+
+impl Ctx {
+    fn fail<E: de::Error>(&self, e: TimelineError) -> E {
+        self.err.set(Some(e));
+        E::custom("invalid timeline")
+    }
+}
+
+/// A value the server reads, kept in its JSON shape so that its conversion can name the path.
+enum Scalar<'de> {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(Cow<'de, str>),
+    /// An array or object.
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scalar<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Scalar::Num(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Scalar::Num(v as f64))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Scalar::Num(v))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                SkipVisitor.visit_seq(seq).map(|_| Scalar::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                SkipVisitor.visit_map(map).map(|_| Scalar::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Discards a value. Unlike `IgnoredAny` it goes through `deserialize_any`, so serde_json
+/// still enforces its nesting limit and number range: the stored text always parses as a Value.
+struct Skip;
+
+struct SkipVisitor;
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(SkipVisitor)
+    }
+}
+
+impl<'de> Visitor<'de> for SkipVisitor {
+    type Value = Skip;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+        while map.next_entry::<Skip, Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+}
+
+/// Reads an object key as its index in a list of known keys (`None` for any other key).
+struct KeySeed<'k>(&'k [&'k str]);
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Option<usize>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = Option<usize>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(self.0.iter().position(|k| *k == v))
+    }
+}
+
+/// Visitor methods for every JSON scalar, all answering "wrong type" via `self.wrong()`.
+macro_rules! reject_scalars {
+    () => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Err(self.wrong())
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Err(self.wrong())
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Err(self.wrong())
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Err(self.wrong())
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Err(self.wrong())
+        }
+    };
+}
+
+struct RootSeed<'c> {
+    ctx: &'c Ctx,
+}
+
+impl<'de> DeserializeSeed<'de> for RootSeed<'_> {
+    type Value = (Vec<Track>, Option<f64>);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RootSeed<'_> {
+    type Value = (Vec<Track>, Option<f64>);
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut families: [Vec<Track>; 5] = Default::default();
+        let mut max_duration = None;
+        while let Some(key) = map.next_key_seed(KeySeed(&ROOT_KEYS))? {
+            match key {
+                Some(i) if i < FAMILIES.len() => {
+                    let seed = TracksSeed {
+                        ctx: self.ctx,
+                        fam: &FAMILIES[i],
+                    };
+                    families[i] = map.next_value_seed(seed)?;
+                }
+                Some(_) => max_duration = Some(map.next_value::<Scalar>()?),
+                None => {
+                    map.next_value::<Skip>()?;
+                }
+            }
+        }
+        let max_duration =
+            time(max_duration, "MaxDuration", Loc::Root).map_err(|e| self.ctx.fail(e))?;
+        Ok((families.into_iter().flatten().collect(), max_duration))
+    }
+}
+
+/// A list of tracks of one family (`null` = none).
+struct TracksSeed<'c> {
+    ctx: &'c Ctx,
+    fam: &'static Family,
+}
+
+impl TracksSeed<'_> {
+    fn wrong<E: de::Error>(&self) -> E {
+        self.ctx
+            .fail(Loc::Root.err(self.fam.key, "must be an array"))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for TracksSeed<'_> {
+    type Value = Vec<Track>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TracksSeed<'_> {
+    type Value = Vec<Track>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of tracks")
+    }
+    reject_scalars!();
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(self.wrong())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut tracks = Vec::new();
+        loop {
+            let seed = TrackSeed {
+                ctx: self.ctx,
+                loc: Loc::Track(self.fam, tracks.len()),
+                fam: self.fam,
+            };
+            match seq.next_element_seed(seed)? {
+                Some(track) => tracks.push(track),
+                None => return Ok(tracks),
+            }
+        }
+    }
+}
+
+struct TrackSeed<'c> {
+    ctx: &'c Ctx,
+    loc: Loc,
+    fam: &'static Family,
+}
+
+impl TrackSeed<'_> {
+    fn wrong<E: de::Error>(&self) -> E {
+        self.ctx.fail(self.loc.err("", "must be an object"))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for TrackSeed<'_> {
+    type Value = Track;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TrackSeed<'_> {
+    type Value = Track;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a track object")
+    }
+    reject_scalars!();
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Err(self.wrong())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(self.wrong())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (video, may_be_main) = match self.fam.family {
+            TrackFamily::Video => (true, true),
+            TrackFamily::Audio => (false, true),
+            _ => (false, false),
+        };
+        let keys = ["Type", "MainTrack", self.fam.clips_key];
+        let (mut ty, mut main, mut clips) = (None, None, Vec::new());
+        while let Some(key) = map.next_key_seed(KeySeed(&keys))? {
+            match key {
+                Some(0) if video => ty = Some(map.next_value::<Scalar>()?),
+                Some(1) if may_be_main => main = Some(map.next_value::<Scalar>()?),
+                Some(2) => {
+                    let seed = ClipsSeed {
+                        ctx: self.ctx,
+                        loc: self.loc,
+                    };
+                    clips = map.next_value_seed(seed)?;
+                }
+                _ => {
+                    map.next_value::<Skip>()?;
+                }
+            }
+        }
+        let fail = |e| self.ctx.fail(e);
+        let role = match self.fam.family {
+            TrackFamily::Video => match string(ty, "Type", self.loc).map_err(fail)? {
+                Some(t)
+                    if t.eq_ignore_ascii_case("Effect") || t.eq_ignore_ascii_case("Subtitle") =>
+                {
+                    Role::Other
+                }
+                _ => Role::Visual,
+            },
+            TrackFamily::Image => Role::Visual,
+            TrackFamily::Audio => Role::Audio,
+            TrackFamily::Subtitle | TrackFamily::Effect => Role::Other,
+        };
+        let main = boolean(main, "MainTrack", self.loc).map_err(fail)? == Some(true);
+        Ok(Track {
+            role,
+            main: main && role != Role::Other,
+            clips,
+        })
+    }
+}
+
+/// The clip list of one track (`null` = none); `loc` is the track's.
+struct ClipsSeed<'c> {
+    ctx: &'c Ctx,
+    loc: Loc,
+}
+
+impl ClipsSeed<'_> {
+    fn wrong<E: de::Error>(&self) -> E {
+        let Loc::Track(fam, _) = self.loc else {
+            unreachable!("a clip list sits in a track")
+        };
+        self.ctx
+            .fail(self.loc.err(fam.clips_key, "must be an array"))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for ClipsSeed<'_> {
+    type Value = Vec<Clip>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ClipsSeed<'_> {
+    type Value = Vec<Clip>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of clips")
+    }
+    reject_scalars!();
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(self.wrong())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let Loc::Track(fam, t) = self.loc else {
+            unreachable!("a clip list sits in a track")
+        };
+        let mut clips = Vec::new();
+        loop {
+            let seed = ClipSeed {
+                ctx: self.ctx,
+                loc: Loc::Clip(fam, t, clips.len()),
+                fam,
+            };
+            match seq.next_element_seed(seed)? {
+                Some(clip) => clips.push(clip),
+                None => return Ok(clips),
+            }
+        }
+    }
+}
+
+struct ClipSeed<'c> {
+    ctx: &'c Ctx,
+    loc: Loc,
+    fam: &'static Family,
+}
+
+impl ClipSeed<'_> {
+    fn wrong<E: de::Error>(&self) -> E {
+        self.ctx.fail(self.loc.err("", "must be an object"))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for ClipSeed<'_> {
+    type Value = Clip;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ClipSeed<'_> {
+    type Value = Clip;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a clip object")
+    }
+    reject_scalars!();
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Err(self.wrong())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(self.wrong())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields: [Option<Scalar>; CLIP_KEYS.len()] = Default::default();
+        while let Some(key) = map.next_key_seed(KeySeed(&CLIP_KEYS))? {
+            match key {
+                // Later duplicates win, as in a parsed JSON object.
+                Some(i) if self.fam.reads & (1 << i) != 0 => fields[i] = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<Skip>()?;
+                }
+            }
+        }
+        build_clip(fields, self.fam.family, self.loc).map_err(|e| self.ctx.fail(e))
+    }
+}
+
+fn build_clip(
+    mut f: [Option<Scalar>; CLIP_KEYS.len()],
+    family: TrackFamily,
+    loc: Loc,
+) -> Res<Clip> {
+    let timeline_in = time(f[K_TIMELINE_IN].take(), "TimelineIn", loc)?;
+    let timeline_out = time(f[K_TIMELINE_OUT].take(), "TimelineOut", loc)?;
+    if let (Some(a), Some(b)) = (timeline_in, timeline_out)
+        && b <= a
+    {
+        return Err(loc.err("TimelineOut", "must be greater than TimelineIn"));
+    }
+    let mut clip = Clip {
+        kind: ClipKind::Media,
+        source: None,
+        in_: time(f[K_IN].take(), "In", loc)?,
+        out: time(f[K_OUT].take(), "Out", loc)?,
+        max_out: time(f[K_MAX_OUT].take(), "MaxOut", loc)?,
+        duration: time(f[K_DURATION].take(), "Duration", loc)?,
+        timeline_in,
+        timeline_out,
+        speed: speed(f[K_SPEED].take(), loc)?,
+    };
+    if let Some(out) = clip.out
+        && out <= clip.in_.unwrap_or(0.0)
+    {
+        return Err(loc.err("Out", "must be greater than In"));
+    }
+    match family {
+        TrackFamily::Video | TrackFamily::Audio | TrackFamily::Image => {
+            // MediaId beats ImageId beats MediaURL beats MediaUrl; empty strings are absent.
+            let id = string(f[K_MEDIA_ID].take(), "MediaId", loc)?;
+            let image_id = string(f[K_IMAGE_ID].take(), "ImageId", loc)?;
+            let url = string(f[K_MEDIA_URL].take(), "MediaURL", loc)?;
+            let url_alt = string(f[K_MEDIA_URL_ALT].take(), "MediaUrl", loc)?;
+            clip.source = match (id.or(image_id), url.or(url_alt)) {
+                (Some(id), _) => Some(ClipSource::MediaId(id.into_owned())),
+                (None, Some(url)) => Some(ClipSource::MediaUrl(url.into_owned())),
+                (None, None) => None,
+            };
+        }
+        TrackFamily::Subtitle | TrackFamily::Effect => {
+            // MediaId is not a documented field here: take it when it is a string, never reject.
+            if let Some(Scalar::Str(id)) = f[K_MEDIA_ID].take()
+                && !id.is_empty()
+            {
+                clip.source = Some(ClipSource::MediaId(id.into_owned()));
+            }
+        }
+    }
+    if family == TrackFamily::Video
+        && let Some(ty) = string(f[K_TYPE].take(), "Type", loc)?
+    {
+        if ty.eq_ignore_ascii_case("Image") {
+            clip.kind = ClipKind::Image;
+        } else if ty.eq_ignore_ascii_case("GlobalImage") {
+            clip.kind = ClipKind::Global;
+        }
+    }
+    if family == TrackFamily::Image {
+        // Old watermark templates give no timing at all: such a clip spans the output.
+        let untimed = timeline_in.is_none() && timeline_out.is_none() && clip.duration.is_none();
+        clip.kind = if untimed {
+            ClipKind::Global
+        } else {
+            ClipKind::Image
+        };
+    }
+    Ok(clip)
+}
+
+fn string<'de>(v: Option<Scalar<'de>>, key: &str, loc: Loc) -> Res<Option<Cow<'de, str>>> {
+    match v {
+        None | Some(Scalar::Null) => Ok(None),
+        Some(Scalar::Str(s)) if s.is_empty() => Ok(None),
+        Some(Scalar::Str(s)) => Ok(Some(s)),
+        Some(_) => Err(loc.err(key, "must be a string")),
+    }
+}
+
+fn boolean(v: Option<Scalar>, key: &str, loc: Loc) -> Res<Option<bool>> {
+    match v {
+        None | Some(Scalar::Null) => Ok(None),
+        Some(Scalar::Bool(b)) => Ok(Some(b)),
+        Some(Scalar::Str(s)) => match s.trim() {
+            "" => Ok(None),
+            t if t.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            t if t.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            _ => Err(loc.err(key, "must be a boolean")),
+        },
+        Some(_) => Err(loc.err(key, "must be a boolean")),
+    }
+}
+
+/// A finite number, or a string holding one (templates write `"5"`).
+fn number(v: Option<Scalar>, key: &str, loc: Loc) -> Res<Option<f64>> {
+    let parsed = match v {
+        None | Some(Scalar::Null) => return Ok(None),
+        Some(Scalar::Num(x)) => Some(x),
+        Some(Scalar::Str(s)) => match s.trim() {
+            "" => return Ok(None),
+            t => t.parse::<f64>().ok(),
+        },
+        Some(_) => None,
+    };
+    match parsed {
+        // `+ 0.0` turns a -0.0 into 0.0.
+        Some(x) if x.is_finite() => Ok(Some(x + 0.0)),
+        _ => Err(loc.err(key, "must be a number")),
+    }
+}
+
+/// A time in seconds: a number in [0, MAX_SECONDS].
+fn time(v: Option<Scalar>, key: &str, loc: Loc) -> Res<Option<f64>> {
+    let t = number(v, key, loc)?;
+    match t {
+        Some(x) if x < 0.0 => Err(loc.err(key, "must not be negative")),
+        Some(x) if x > MAX_SECONDS => Err(loc.err(key, "must not exceed 1000000000 seconds")),
+        _ => Ok(t),
+    }
+}
+
+fn speed(v: Option<Scalar>, loc: Loc) -> Res<Option<f64>> {
+    let s = number(v, "Speed", loc)?;
+    match s {
+        Some(x) if !(MIN_SPEED..=MAX_SPEED).contains(&x) => {
+            Err(loc.err("Speed", "must be between 0.1 and 100"))
+        }
+        _ => Ok(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// Source durations of timeline.md §2.4, keyed by MediaId or by the URL's file stem.
+    fn src(s: &ClipSource) -> Option<f64> {
+        let key = match s {
+            ClipSource::MediaId(k) | ClipSource::MediaUrl(k) => k.as_str(),
+        };
+        let stem = key.rsplit('/').next()?.split('.').next()?;
+        match stem {
+            "v10" => Some(10.0),
+            "v8" => Some(8.0),
+            "v6" => Some(6.0),
+            "a30" => Some(30.0),
+            "a15" => Some(15.0),
+            _ => None,
+        }
+    }
+
+    fn dur(json: &str) -> f64 {
+        Timeline::parse(json)
+            .unwrap_or_else(|e| panic!("{json}: {e}"))
+            .duration(src)
+    }
+
+    fn reason(json: &str) -> String {
+        match Timeline::parse(json) {
+            Ok(_) => panic!("accepted: {json}"),
+            Err(e) => e.reason,
+        }
+    }
+
+    // ---- worked examples E1–E8 (timeline.md §2.4) ----
+
+    #[test]
+    fn e1_sequential_clips() {
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[
+            {"MediaId":"v10"},
+            {"MediaId":"v8","In":2,"Out":5},
+            {"MediaId":"v6","In":1}]}]}"#;
+        assert_eq!(dur(t), 18.0);
+    }
+
+    #[test]
+    fn e2_explicit_placement_mixed_with_automatic() {
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[
+            {"MediaId":"v10","In":0,"Out":4,"TimelineIn":2,"TimelineOut":6},
+            {"MediaId":"v8","Out":3}]}]}"#;
+        assert_eq!(dur(t), 9.0);
+    }
+
+    #[test]
+    fn e3_speed() {
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[
+            {"MediaId":"v10","Speed":2},
+            {"MediaId":"v8","In":0,"Out":4,"Speed":0.5}]}]}"#;
+        assert_eq!(dur(t), 13.0);
+    }
+
+    #[test]
+    fn e4_images_between_videos() {
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[
+            {"Type":"Image","MediaURL":"https://b.oss-cn-shanghai.aliyuncs.com/a.png","Duration":3},
+            {"MediaId":"v6","Out":4},
+            {"Type":"Image","MediaId":"img2","Duration":2.5}]}]}"#;
+        assert_eq!(dur(t), 9.5);
+    }
+
+    #[test]
+    fn e5_overlapping_tracks_without_main_track_end_with_video() {
+        let t = r#"{"VideoTracks":[
+            {"VideoTrackClips":[{"MediaId":"v10"}]},
+            {"VideoTrackClips":[{"MediaId":"v6","TimelineIn":3,"X":0.6,"Y":0.05,"Width":0.35,"Height":0.35}]}],
+           "AudioTracks":[{"AudioTrackClips":[{"MediaId":"a30"}]}]}"#;
+        assert_eq!(dur(t), 10.0);
+    }
+
+    #[test]
+    fn e6_audio_main_track() {
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[
+            {"MediaURL":".../v1.mp4","Out":5},{"MediaURL":".../v2.mp4","Out":5},
+            {"MediaURL":".../v3.mp4","Out":5},{"MediaURL":".../v4.mp4","Out":5}]}],
+           "AudioTracks":[{"MainTrack":true,"AudioTrackClips":[{"MediaURL":".../a15.mp3"}]}]}"#;
+        assert_eq!(dur(t), 15.0);
+    }
+
+    #[test]
+    fn e7_subtitles_never_extend() {
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaId":"v8"}]}],
+           "SubtitleTracks":[{"SubtitleTrackClips":[
+             {"Type":"Text","Content":"Title","FontSize":60,"Y":0.1},
+             {"Type":"Text","Content":"Ending","TimelineIn":6,"TimelineOut":12}]}]}"#;
+        assert_eq!(dur(t), 8.0);
+    }
+
+    #[test]
+    fn e8_global_image_spans_longest_video_track() {
+        let t = r#"{"VideoTracks":[
+            {"VideoTrackClips":[{"Type":"GlobalImage","MediaURL":".../bg.jpg"}]},
+            {"VideoTrackClips":[{"MediaId":"v6"},{"MediaId":"v10"}]}]}"#;
+        assert_eq!(dur(t), 16.0);
+    }
+
+    #[test]
+    fn e8_empty_timelines() {
+        for s in ["", "   \n\t", "{}", " {} "] {
+            let t = Timeline::parse(s).unwrap();
+            assert!(t.is_empty(), "{s:?}");
+            assert_eq!(t.duration(src), 0.0);
+            assert!(t.media_ids().is_empty());
+            assert_eq!(t.value(), &json!({}));
+            assert_eq!(t.as_str(), s);
+        }
+        let t = Timeline::parse(r#"{"VideoTracks":[{"VideoTrackClips":[]}],"AudioTracks":[]}"#);
+        assert!(t.unwrap().is_empty());
+        assert!(Timeline::default().is_empty());
+    }
+
+    // ---- total-duration rules ----
+
+    #[test]
+    fn first_main_track_wins_and_video_is_scanned_before_audio() {
+        let t = r#"{"AudioTracks":[{"MainTrack":true,"AudioTrackClips":[{"MediaId":"a15"}]}],
+           "VideoTracks":[
+             {"VideoTrackClips":[{"MediaId":"v10"}]},
+             {"MainTrack":true,"VideoTrackClips":[{"MediaId":"v6"}]},
+             {"MainTrack":true,"VideoTrackClips":[{"MediaId":"v8"}]}]}"#;
+        assert_eq!(dur(t), 6.0);
+    }
+
+    #[test]
+    fn main_track_may_be_shorter_or_longer_than_the_rest() {
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaId":"v6"}]}],
+           "AudioTracks":[{"MainTrack":"TRUE","AudioTrackClips":[{"MediaId":"a30"}]}]}"#;
+        assert_eq!(dur(t), 30.0);
+    }
+
+    #[test]
+    fn max_duration_caps_and_beats_main_track() {
+        let t = r#"{"MaxDuration":12.5,"VideoTracks":[{"VideoTrackClips":[{"MediaId":"v10"}]}],
+           "AudioTracks":[{"MainTrack":true,"AudioTrackClips":[{"MediaId":"a30"}]}]}"#;
+        assert_eq!(dur(t), 12.5);
+        let t = r#"{"MaxDuration":0,"VideoTracks":[{"VideoTrackClips":[{"MediaId":"v10"}]}]}"#;
+        assert_eq!(dur(t), 10.0, "0 means no cap");
+        let t = r#"{"MaxDuration":"40","VideoTracks":[{"VideoTrackClips":[{"MediaId":"v10"}]}]}"#;
+        assert_eq!(dur(t), 10.0);
+    }
+
+    #[test]
+    fn audio_only_uses_audio_end() {
+        let t = r#"{"AudioTracks":[{"AudioTrackClips":[{"MediaId":"a15"}]},
+                                   {"AudioTrackClips":[{"MediaId":"a30","In":5}]}]}"#;
+        assert_eq!(dur(t), 25.0);
+    }
+
+    #[test]
+    fn global_image_alone_or_with_audio() {
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[{"Type":"GlobalImage","MediaId":"bg","Duration":7}]}]}"#;
+        assert_eq!(dur(t), 7.0);
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[{"Type":"GlobalImage","MediaId":"bg","Duration":7}]}],
+           "AudioTracks":[{"AudioTrackClips":[{"MediaId":"a15"}]}]}"#;
+        assert_eq!(dur(t), 15.0);
+    }
+
+    #[test]
+    fn global_image_does_not_advance_placement() {
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[
+            {"MediaId":"v6"},{"Type":"globalimage","MediaId":"bg","Duration":100},{"MediaId":"v8"}]}]}"#;
+        assert_eq!(dur(t), 14.0);
+    }
+
+    #[test]
+    fn effect_and_subtitle_tracks_never_extend() {
+        let t = r#"{"VideoTracks":[
+             {"VideoTrackClips":[{"MediaId":"v6"}]},
+             {"Type":"Effect","MainTrack":true,"VideoTrackClips":[{"Type":"VFX","SubType":"blur","TimelineIn":0,"TimelineOut":50}]}],
+           "EffectTracks":[{"EffectTrackItems":[{"Type":"Filter","TimelineIn":1,"Duration":99}]}],
+           "SubtitleTracks":[{"SubtitleTrackClips":[{"Type":"Text","Content":"x","TimelineIn":0,"TimelineOut":70}]}]}"#;
+        assert_eq!(dur(t), 6.0);
+    }
+
+    #[test]
+    fn deprecated_image_tracks_count_as_video() {
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaId":"v6"}]}],
+           "ImageTracks":[{"ImageTrackClips":[{"ImageId":"logo","TimelineIn":2,"TimelineOut":9}]}]}"#;
+        assert_eq!(dur(t), 9.0);
+        // An untimed image-track clip (watermark template) spans the output instead.
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaId":"v6"}]}],
+           "ImageTracks":[{"ImageTrackClips":[{"ImageId":"logo","Width":200,"Height":60,"X":40,"Y":40}]}]}"#;
+        let tl = Timeline::parse(t).unwrap();
+        assert_eq!(tl.duration(src), 6.0);
+        assert_eq!(tl.media_ids(), ["v6", "logo"]);
+    }
+
+    #[test]
+    fn unknown_lengths_count_as_zero() {
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[
+            {"MediaId":"unprobed"},{"MediaId":"v6"},{"MediaURL":"https://x/unknown.mp4","MaxOut":50},
+            {"Type":"AI_Avatar","AvatarId":"a"},{"Type":"Image","MediaId":"still"}]}]}"#;
+        assert_eq!(dur(t), 6.0);
+        // Unknown video length still wins over known audio: the rule is about presence.
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaId":"unprobed"}]}],
+           "AudioTracks":[{"AudioTrackClips":[{"MediaId":"a30"}]}]}"#;
+        assert_eq!(dur(t), 0.0);
+    }
+
+    #[test]
+    fn out_maxout_duration_and_in_beyond_source() {
+        let one = |clip: &str| {
+            dur(&format!(
+                r#"{{"VideoTracks":[{{"VideoTrackClips":[{clip}]}}]}}"#
+            ))
+        };
+        assert_eq!(one(r#"{"MediaId":"v10","MaxOut":4}"#), 4.0);
+        assert_eq!(one(r#"{"MediaId":"v6","MaxOut":40}"#), 6.0);
+        assert_eq!(
+            one(r#"{"MediaId":"v6","Out":9,"MaxOut":4}"#),
+            9.0,
+            "Out ignores MaxOut"
+        );
+        assert_eq!(one(r#"{"MediaId":"v10","In":2,"Duration":3}"#), 3.0);
+        assert_eq!(one(r#"{"MediaId":"unprobed","Duration":3,"Speed":2}"#), 1.5);
+        assert_eq!(one(r#"{"MediaId":"v6","In":8}"#), 0.0);
+        assert_eq!(one(r#"{"MediaId":"v6","In":1,"MaxOut":0.5}"#), 0.0);
+        assert_eq!(one(r#"{"MediaId":"v10","TimelineOut":3}"#), 3.0);
+        assert_eq!(one(r#"{"MediaId":"v10","TimelineIn":3}"#), 13.0);
+    }
+
+    #[test]
+    fn timeline_out_before_automatic_start_gives_an_empty_clip() {
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[
+            {"MediaId":"v10"},{"MediaId":"v8","TimelineOut":4},{"MediaId":"v6"}]}]}"#;
+        assert_eq!(dur(t), 16.0);
+    }
+
+    #[test]
+    fn result_is_rounded_to_four_decimals() {
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaId":"x","Out":1,"Speed":3}]}]}"#;
+        assert_eq!(dur(t), 0.3333);
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaId":"x","Out":216.206667}]}]}"#;
+        assert_eq!(dur(t), 216.2067);
+    }
+
+    #[test]
+    fn bad_source_durations_count_as_unknown() {
+        let t = Timeline::parse(r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaId":"a"},{"MediaId":"b"},{"MediaId":"c"},{"MediaId":"d","Out":2}]}]}"#).unwrap();
+        let d = t.duration(|s| match s {
+            ClipSource::MediaId(id) if id == "a" => Some(f64::NAN),
+            ClipSource::MediaId(id) if id == "b" => Some(-5.0),
+            ClipSource::MediaId(id) if id == "c" => Some(f64::INFINITY),
+            _ => None,
+        });
+        assert_eq!(d, 2.0);
+    }
+
+    #[test]
+    fn media_url_spellings_and_source_precedence() {
+        let t = Timeline::parse(
+            r#"{"VideoTracks":[{"VideoTrackClips":[
+                {"MediaUrl":"https://h/v10.mp4"},
+                {"MediaURL":"https://h/v8.mp4","MediaUrl":"https://h/other.mp4"},
+                {"MediaId":"v6","MediaURL":"https://h/ignored.mp4"},
+                {"MediaId":"","MediaURL":"https://h/v10.mp4"}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(t.duration(src), 34.0);
+        let url = |u: &str| ClipSource::MediaUrl(u.to_owned());
+        assert_eq!(
+            t.sources(),
+            [
+                &url("https://h/v10.mp4"),
+                &url("https://h/v8.mp4"),
+                &ClipSource::MediaId("v6".to_owned())
+            ]
+        );
+        assert_eq!(t.media_ids(), ["v6"]);
+    }
+
+    #[test]
+    fn media_ids_are_distinct_in_first_seen_order() {
+        let t = Timeline::parse(
+            r#"{"SubtitleTracks":[{"SubtitleTrackClips":[{"MediaId":"sub","Type":"Subtitle"}]}],
+               "AudioTracks":[{"AudioTrackClips":[{"MediaId":"a15"},{"MediaId":"v10"}]}],
+               "VideoTracks":[{"VideoTrackClips":[{"MediaId":"v10"},{"Type":"Image","MediaId":"img","Duration":1},
+                              {"MediaURL":"https://h/x.mp4"},{"MediaId":"v10"}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(t.media_ids(), ["v10", "img", "a15", "sub"]);
+        assert!(!t.is_empty());
+        let only_subtitles = r#"{"SubtitleTracks":[{"SubtitleTrackClips":[{"Content":"x"}]}]}"#;
+        assert!(!Timeline::parse(only_subtitles).unwrap().is_empty());
+    }
+
+    // ---- storage ----
+
+    #[test]
+    fn unknown_keys_are_preserved() {
+        let s = r#"{"Version":1,"FECanvas":{"Width":1280,"Height":720},"From":"websdk",
+            "VideoTracks":[{"Id":3,"Disabled":false,"_x":[1,{"y":null}],"VideoTrackClips":[
+              {"MediaId":"v10","TrackId":3,"VirginDuration":10,"Effects":[{"Type":"Volume","Gain":"0"}],"Speed":"1"}]}],
+            "SubtitleTrackClips":"not a track list, just an unknown key"}"#;
+        let t = Timeline::parse(s).unwrap();
+        assert_eq!(t.as_str(), s);
+        assert_eq!(t.value(), &serde_json::from_str::<Value>(s).unwrap());
+        assert_eq!(t.value()["VideoTracks"][0]["_x"][1], json!({"y": null}));
+        assert_eq!(t.clone().into_value()["FECanvas"]["Width"], 1280);
+        assert_eq!(t.duration(src), 10.0);
+    }
+
+    #[test]
+    fn numeric_strings_null_and_empty_strings() {
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[
+            {"MediaId":"v10","In":"2","Out":" 5 ","Speed":"0.5"},
+            {"Type":"Image","MediaId":"i","Duration":"2.5"},
+            {"MediaId":"v8","In":null,"Out":"","TimelineIn":null}]}]}"#;
+        assert_eq!(dur(t), 6.0 + 2.5 + 8.0);
+        let t = r#"{"VideoTracks":[{"MainTrack":null,"Type":null,"VideoTrackClips":[{"MediaId":null,"MediaURL":"https://h/v6.mp4","TimelineIn":"1e1"}]}]}"#;
+        assert_eq!(dur(t), 16.0);
+    }
+
+    // ---- validation ----
+
+    #[test]
+    fn rejects_malformed_and_non_object_json() {
+        assert!(reason("{").starts_with("Timeline is not valid JSON"));
+        assert!(reason("{\"VideoTracks\":[}").starts_with("Timeline is not valid JSON"));
+        assert!(reason("{} x").starts_with("Timeline is not valid JSON"));
+        assert!(reason("{\"a\":1e400}").starts_with("Timeline is not valid JSON"));
+        for s in ["[]", "\"{}\"", "null", "1", "true"] {
+            assert_eq!(reason(s), "Timeline must be a JSON object", "{s}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let deep = format!("{{\"x\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(reason(&deep).contains("recursion limit"));
+    }
+
+    #[test]
+    fn rejects_wrong_types_naming_the_path() {
+        let cases = [
+            (r#"{"VideoTracks":{}}"#, "VideoTracks must be an array"),
+            (r#"{"AudioTracks":"x"}"#, "AudioTracks must be an array"),
+            (r#"{"VideoTracks":[1]}"#, "VideoTracks[0] must be an object"),
+            (
+                r#"{"SubtitleTracks":[{},null]}"#,
+                "SubtitleTracks[1] must be an object",
+            ),
+            (
+                r#"{"VideoTracks":[{"VideoTrackClips":{"Sys_Type":"Array"}}]}"#,
+                "VideoTracks[0].VideoTrackClips must be an array",
+            ),
+            (
+                r#"{"AudioTracks":[{"AudioTrackClips":[{},[]]}]}"#,
+                "AudioTracks[0].AudioTrackClips[1] must be an object",
+            ),
+            (
+                r#"{"VideoTracks":[{"VideoTrackClips":[{"In":"abc"}]}]}"#,
+                "VideoTracks[0].VideoTrackClips[0].In must be a number",
+            ),
+            (
+                r#"{"VideoTracks":[{"VideoTrackClips":[{"TimelineIn":"$TimelineIn:0"}]}]}"#,
+                "VideoTracks[0].VideoTrackClips[0].TimelineIn must be a number",
+            ),
+            (
+                r#"{"VideoTracks":[{"VideoTrackClips":[{"Out":true}]}]}"#,
+                "VideoTracks[0].VideoTrackClips[0].Out must be a number",
+            ),
+            (
+                r#"{"VideoTracks":[{"VideoTrackClips":[{"Duration":"inf"}]}]}"#,
+                "VideoTracks[0].VideoTrackClips[0].Duration must be a number",
+            ),
+            (
+                r#"{"VideoTracks":[{"VideoTrackClips":[{"Speed":"NaN"}]}]}"#,
+                "VideoTracks[0].VideoTrackClips[0].Speed must be a number",
+            ),
+            (
+                r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaId":7}]}]}"#,
+                "VideoTracks[0].VideoTrackClips[0].MediaId must be a string",
+            ),
+            (
+                r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaUrl":["x"]}]}]}"#,
+                "VideoTracks[0].VideoTrackClips[0].MediaUrl must be a string",
+            ),
+            (
+                r#"{"VideoTracks":[{"VideoTrackClips":[{"Type":1}]}]}"#,
+                "VideoTracks[0].VideoTrackClips[0].Type must be a string",
+            ),
+            (
+                r#"{"VideoTracks":[{"Type":{},"VideoTrackClips":[]}]}"#,
+                "VideoTracks[0].Type must be a string",
+            ),
+            (
+                r#"{"AudioTracks":[{"MainTrack":"yes"}]}"#,
+                "AudioTracks[0].MainTrack must be a boolean",
+            ),
+            (
+                r#"{"VideoTracks":[{"MainTrack":1}]}"#,
+                "VideoTracks[0].MainTrack must be a boolean",
+            ),
+            (r#"{"MaxDuration":"ten"}"#, "MaxDuration must be a number"),
+            (
+                r#"{"ImageTracks":[{"ImageTrackClips":[{"ImageId":5}]}]}"#,
+                "ImageTracks[0].ImageTrackClips[0].ImageId must be a string",
+            ),
+        ];
+        for (json, want) in cases {
+            assert_eq!(reason(json), want, "{json}");
+        }
+    }
+
+    #[test]
+    fn rejects_negative_times() {
+        for field in [
+            "In",
+            "Out",
+            "MaxOut",
+            "Duration",
+            "TimelineIn",
+            "TimelineOut",
+        ] {
+            let json = format!(
+                r#"{{"VideoTracks":[{{"VideoTrackClips":[{{"MediaId":"v","{field}":-1}}]}}]}}"#
+            );
+            assert_eq!(
+                reason(&json),
+                format!("VideoTracks[0].VideoTrackClips[0].{field} must not be negative")
+            );
+            let json =
+                format!(r#"{{"AudioTracks":[{{"AudioTrackClips":[{{}},{{"{field}":"-0.5"}}]}}]}}"#);
+            assert_eq!(
+                reason(&json),
+                format!("AudioTracks[0].AudioTrackClips[1].{field} must not be negative")
+            );
+        }
+        assert_eq!(
+            reason(r#"{"MaxDuration":-3}"#),
+            "MaxDuration must not be negative"
+        );
+        assert_eq!(
+            reason(r#"{"EffectTracks":[{"EffectTrackItems":[{"Type":"VFX","Duration":-2}]}]}"#),
+            "EffectTracks[0].EffectTrackItems[0].Duration must not be negative"
+        );
+        assert_eq!(
+            reason(r#"{"SubtitleTracks":[{"SubtitleTrackClips":[{"TimelineIn":-1}]}]}"#),
+            "SubtitleTracks[0].SubtitleTrackClips[0].TimelineIn must not be negative"
+        );
+        // -0 is zero, not negative.
+        assert_eq!(
+            dur(r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaId":"v6","In":-0}]}]}"#),
+            6.0
+        );
+    }
+
+    #[test]
+    fn rejects_absurd_times() {
+        assert_eq!(
+            reason(r#"{"VideoTracks":[{"VideoTrackClips":[{"Out":1e10}]}]}"#),
+            "VideoTracks[0].VideoTrackClips[0].Out must not exceed 1000000000 seconds"
+        );
+        assert_eq!(
+            reason(r#"{"MaxDuration":"1e300"}"#),
+            "MaxDuration must not exceed 1000000000 seconds"
+        );
+    }
+
+    #[test]
+    fn rejects_out_not_after_in() {
+        let want = "VideoTracks[0].VideoTrackClips[1].Out must be greater than In";
+        assert_eq!(
+            reason(r#"{"VideoTracks":[{"VideoTrackClips":[{},{"In":5,"Out":3}]}]}"#),
+            want
+        );
+        assert_eq!(
+            reason(r#"{"VideoTracks":[{"VideoTrackClips":[{},{"In":"5","Out":5}]}]}"#),
+            want
+        );
+        assert_eq!(
+            reason(r#"{"VideoTracks":[{"VideoTrackClips":[{},{"Out":0}]}]}"#),
+            want
+        );
+        assert_eq!(
+            reason(r#"{"AudioTracks":[{"AudioTrackClips":[{"In":2,"Out":1}]}]}"#),
+            "AudioTracks[0].AudioTrackClips[0].Out must be greater than In"
+        );
+    }
+
+    #[test]
+    fn rejects_timeline_out_not_after_timeline_in() {
+        let cases = [
+            (
+                r#"{"VideoTracks":[{"VideoTrackClips":[{"TimelineIn":4,"TimelineOut":4}]}]}"#,
+                "VideoTracks[0].VideoTrackClips[0].TimelineOut must be greater than TimelineIn",
+            ),
+            (
+                r#"{"SubtitleTracks":[{"SubtitleTrackClips":[{},{"TimelineIn":6,"TimelineOut":"2"}]}]}"#,
+                "SubtitleTracks[0].SubtitleTrackClips[1].TimelineOut must be greater than TimelineIn",
+            ),
+            (
+                r#"{"ImageTracks":[{"ImageTrackClips":[{"TimelineIn":1,"TimelineOut":0.5}]}]}"#,
+                "ImageTracks[0].ImageTrackClips[0].TimelineOut must be greater than TimelineIn",
+            ),
+            (
+                r#"{"VideoTracks":[{},{"Type":"Effect","VideoTrackClips":[{"TimelineIn":3,"TimelineOut":1}]}]}"#,
+                "VideoTracks[1].VideoTrackClips[0].TimelineOut must be greater than TimelineIn",
+            ),
+        ];
+        for (json, want) in cases {
+            assert_eq!(reason(json), want, "{json}");
+        }
+    }
+
+    #[test]
+    fn rejects_speed_out_of_range() {
+        for s in ["0", "0.05", "100.5", "-1", "\"1000\""] {
+            let json = format!(r#"{{"AudioTracks":[{{"AudioTrackClips":[{{"Speed":{s}}}]}}]}}"#);
+            assert_eq!(
+                reason(&json),
+                "AudioTracks[0].AudioTrackClips[0].Speed must be between 0.1 and 100",
+                "{s}"
+            );
+        }
+        let ok = |s: &str| {
+            dur(&format!(
+                r#"{{"VideoTracks":[{{"VideoTrackClips":[{{"MediaId":"v10","Speed":{s}}}]}}]}}"#
+            ))
+        };
+        assert_eq!(ok("0.1"), 100.0);
+        assert_eq!(ok("100"), 0.1);
+    }
+
+    #[test]
+    fn fields_not_read_are_never_rejected() {
+        let t = r#"{"VideoTracks":[{"Id":"x","VideoTrackClips":[{"MediaId":"v6","X":"left","Effects":"none","ClipId":5}]}],
+           "SubtitleTracks":[{"MainTrack":"maybe","SubtitleTrackClips":[{"In":"x","Speed":0,"MediaURL":1,"MediaId":2,"FontSize":"big"}]}],
+           "EffectTracks":[{"EffectTrackItems":[{"Speed":500,"X":[]}]}],
+           "FECanvas":"whatever","MaxDuration":null}"#;
+        let tl = Timeline::parse(t).unwrap();
+        assert_eq!(tl.duration(src), 6.0);
+        assert_eq!(tl.media_ids(), ["v6"]);
+    }
+
+    #[test]
+    fn large_timeline_sums_up() {
+        let clips: Vec<Value> = (0..10_000)
+            .map(|i| json!({"MediaId": format!("m{}", i % 100), "In": 1, "Out": 3.5, "Effects": [{"Type": "Volume", "Gain": 1}]}))
+            .collect();
+        let s = json!({"VideoTracks": [{"VideoTrackClips": clips}]}).to_string();
+        let t = Timeline::parse(&s).unwrap();
+        assert_eq!(t.duration(|_| None), 25_000.0);
+        assert_eq!(t.media_ids().len(), 100);
+    }
+
+    // ---- properties ----
+
+    const SOURCES: [&str; 5] = ["v10", "v8", "v6", "a30", "unprobed"];
+
+    /// A valid video-track clip (never GlobalImage) as JSON, numbers sometimes as strings.
+    fn clip_strategy() -> impl Strategy<Value = Value> {
+        (
+            (0..SOURCES.len(), any::<bool>(), any::<bool>()),
+            prop::option::of(0.0f64..20.0),
+            prop::option::of(0.001f64..20.0),
+            prop::option::of(0.1f64..=100.0),
+            prop::option::of(0.0f64..50.0),
+            prop::option::of(0.001f64..50.0),
+            prop::option::of(0.0f64..20.0),
+        )
+            .prop_map(
+                |((src, image, strings), in_, out_len, speed, t_in, t_len, duration)| {
+                    let num = |x: f64| {
+                        if strings {
+                            json!(x.to_string())
+                        } else {
+                            json!(x)
+                        }
+                    };
+                    let mut c = Map::new();
+                    c.insert("MediaId".into(), json!(SOURCES[src]));
+                    if image {
+                        c.insert("Type".into(), json!("Image"));
+                    }
+                    if let Some(i) = in_ {
+                        c.insert("In".into(), num(i));
+                    }
+                    if let Some(len) = out_len {
+                        c.insert("Out".into(), num(in_.unwrap_or(0.0) + len));
+                    }
+                    if let Some(s) = speed {
+                        c.insert("Speed".into(), num(s));
+                    }
+                    if let Some(t) = t_in {
+                        c.insert("TimelineIn".into(), num(t));
+                    }
+                    if let Some(len) = t_len {
+                        c.insert("TimelineOut".into(), num(t_in.unwrap_or(0.0) + len));
+                    }
+                    if let Some(d) = duration {
+                        c.insert("Duration".into(), num(d));
+                    }
+                    c.insert("Unknown".into(), json!({"k": [src]}));
+                    Value::Object(c)
+                },
+            )
+    }
+
+    fn video_timeline(clips: &[Value]) -> String {
+        json!({"VideoTracks": [{"VideoTrackClips": clips}]}).to_string()
+    }
+
+    fn timeline_strategy() -> impl Strategy<Value = Value> {
+        (
+            prop::collection::vec(prop::collection::vec(clip_strategy(), 0..6), 0..4),
+            prop::collection::vec(prop::collection::vec(clip_strategy(), 0..4), 0..3),
+            prop::option::of(0usize..7),
+            prop::option::of(0.0f64..100.0),
+        )
+            .prop_map(|(video, audio, main, max)| {
+                let mut tracks: Vec<Value> = video
+                    .into_iter()
+                    .map(|c| json!({"VideoTrackClips": c}))
+                    .collect();
+                let audio: Vec<Value> = audio
+                    .into_iter()
+                    .map(|c| json!({"AudioTrackClips": c}))
+                    .collect();
+                let n = tracks.len();
+                let mut audio = audio;
+                match main {
+                    Some(i) if i < n => tracks[i]["MainTrack"] = json!(true),
+                    Some(i) if i - n < audio.len() => audio[i - n]["MainTrack"] = json!("true"),
+                    _ => {}
+                }
+                let mut t = json!({"VideoTracks": tracks, "AudioTracks": audio, "Version": 3});
+                if let Some(m) = max {
+                    t["MaxDuration"] = json!(m);
+                }
+                t
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(s in any::<String>()) {
+            let _ = Timeline::parse(&s);
+        }
+
+        #[test]
+        fn parse_never_panics_on_json_like_text(s in r#"[\[\]{}":,.0-9eE+ -]{0,40}|\{"(VideoTracks|AudioTracks|MaxDuration)":[\[\]{}":,.0-9a-zA-Z -]{0,60}"#) {
+            let _ = Timeline::parse(&s);
+        }
+
+        #[test]
+        fn generated_timelines_parse_keep_their_value_and_have_a_sane_duration(t in timeline_strategy()) {
+            let s = t.to_string();
+            let tl = Timeline::parse(&s).map_err(|e| TestCaseError::fail(e.reason))?;
+            prop_assert_eq!(tl.value(), &serde_json::from_str::<Value>(&s).unwrap());
+            let d = tl.duration(src);
+            prop_assert!(d.is_finite() && d >= 0.0, "{}", d);
+            if let Some(m) = t.get("MaxDuration").and_then(Value::as_f64).filter(|m| *m > 0.0) {
+                prop_assert!(d <= (m * 1e4).round() / 1e4);
+            }
+            let mut ids = tl.media_ids();
+            let n = ids.len();
+            ids.sort();
+            ids.dedup();
+            prop_assert_eq!(ids.len(), n);
+        }
+
+        #[test]
+        fn appending_to_the_only_video_track_never_decreases_the_total(
+            clips in prop::collection::vec(clip_strategy(), 0..8),
+            extra in clip_strategy(),
+        ) {
+            let before = dur(&video_timeline(&clips));
+            let mut more = clips.clone();
+            more.push(extra);
+            prop_assert!(dur(&video_timeline(&more)) >= before);
+        }
+
+        #[test]
+        fn sequential_clips_with_known_lengths_add_up(
+            lens in prop::collection::vec((0.0f64..30.0, 0.01f64..30.0, 0.1f64..=100.0), 0..20),
+        ) {
+            let clips: Vec<Value> = lens
+                .iter()
+                .map(|(i, len, speed)| json!({"MediaId": "unprobed", "In": i, "Out": i + len, "Speed": speed}))
+                .collect();
+            let expected: f64 = lens.iter().map(|(_, len, speed)| len / speed).sum();
+            let got = dur(&video_timeline(&clips));
+            prop_assert!((got - expected).abs() <= 1e-4 + expected * 1e-12, "{} vs {}", got, expected);
+        }
+
+        #[test]
+        fn numbers_and_numeric_strings_mean_the_same(t in timeline_strategy()) {
+            fn stringify(v: &Value) -> Value {
+                match v {
+                    Value::Number(n) => Value::String(n.to_string()),
+                    Value::Array(a) => Value::Array(a.iter().map(stringify).collect()),
+                    Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), stringify(v))).collect()),
+                    other => other.clone(),
+                }
+            }
+            // Stringify the reparsed value so both sides hold the very same f64s.
+            let reparsed: Value = serde_json::from_str(&t.to_string()).unwrap();
+            let plain = Timeline::parse(&reparsed.to_string()).unwrap().duration(src);
+            let strings = Timeline::parse(&stringify(&reparsed).to_string()).unwrap().duration(src);
+            prop_assert_eq!(plain, strings);
+        }
+    }
+}

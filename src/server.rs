@@ -1,0 +1,271 @@
+//! HTTP wiring: the request pipeline (body limit → parse → authenticate → dispatch), health,
+//! logging with the RequestId, graceful shutdown and optional TLS.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use time::OffsetDateTime;
+
+use crate::actions::{self, Caller, Ctx};
+use crate::protocol::error::{ApiError, ErrorBody};
+use crate::protocol::nonce::{NonceCheck, NonceStore};
+use crate::protocol::request::{self, HttpParts};
+use crate::protocol::{error::ErrorCode, new_request_id};
+use crate::store::Store;
+
+/// Accepted clock skew for signed requests, either direction.
+const TIME_WINDOW: time::Duration = time::Duration::minutes(15);
+
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub max_body_bytes: usize,
+    /// Bound on remembered nonces (about 16 bytes each).
+    pub max_nonces: usize,
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+struct App {
+    ctx: Ctx,
+    nonces: NonceStore,
+    max_body_bytes: usize,
+}
+
+pub fn router(store: Arc<dyn Store>, config: &ServerConfig) -> Router {
+    let app = Arc::new(App {
+        ctx: Ctx { store },
+        nonces: NonceStore::new(config.max_nonces, TIME_WINDOW.whole_seconds()),
+        max_body_bytes: config.max_body_bytes,
+    });
+    Router::new()
+        .route("/healthz", get(healthz))
+        .fallback(rpc)
+        .with_state(app)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
+}
+
+/// Serves until SIGTERM or SIGINT, then drains in-flight requests.
+pub async fn serve(store: Arc<dyn Store>, config: ServerConfig) -> std::io::Result<()> {
+    let app = router(store, &config);
+    match &config.tls {
+        None => {
+            let listener = tokio::net::TcpListener::bind(config.listen).await?;
+            tracing::info!(address = %listener.local_addr()?, "listening (http)");
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+        }
+        Some((cert, key)) => {
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                stopper.graceful_shutdown(Some(Duration::from_secs(30)));
+            });
+            tracing::info!(address = %config.listen, "listening (https)");
+            axum_server::bind_rustls(config.listen, tls)
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    tracing::info!("shutdown signal received; draining in-flight requests");
+}
+
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), app.ctx.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ok\n").into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check: store unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unreachable\n").into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store timed out\n").into_response(),
+    }
+}
+
+async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
+    let started = Instant::now();
+    let request_id = new_request_id();
+    let (parts, body) = req.into_parts();
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let mut action = String::new();
+    let mut account = String::new();
+    let result = async {
+        if parts.uri.path() != "/" {
+            return Err(actions::unknown_action(parts.uri.path()));
+        }
+        let body = read_body(body, &parts.headers, app.max_body_bytes).await?;
+        let headers: Vec<(String, String)> = parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let http = HttpParts {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            raw_query: parts.uri.query().unwrap_or(""),
+            headers: &headers,
+            body: &body,
+        };
+        let rpc = request::parse(&http)?;
+        action.clone_from(&rpc.action);
+        let caller = authenticate(&app, &rpc).await?;
+        account.clone_from(&caller.account_id);
+        request::check_version(&rpc.version)?;
+        if !actions::is_known(&rpc.action) {
+            return Err(actions::unknown_action(&rpc.action));
+        }
+        actions::dispatch(&app.ctx, &caller, &rpc.action, &rpc.params, &request_id).await
+    }
+    .await;
+
+    let (status, bytes, code) = match result {
+        Ok(bytes) => (200, bytes, ""),
+        Err(e) => {
+            let body = ErrorBody {
+                request_id: &request_id,
+                host_id: &host,
+                code: e.code.as_str(),
+                message: &e.message,
+                recommend: "",
+            };
+            let bytes = serde_json::to_vec(&body).unwrap_or_default();
+            (e.status, bytes, e.code.as_str())
+        }
+    };
+    tracing::info!(
+        request_id = %request_id,
+        action = %action,
+        account = %account,
+        status,
+        code,
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    json_response(status, &request_id, bytes)
+}
+
+fn json_response(status: u16, request_id: &str, bytes: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert("x-acs-request-id", v);
+    }
+    response
+}
+
+async fn read_body(
+    body: Body,
+    headers: &axum::http::HeaderMap,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::body_too_large(limit));
+    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::body_too_large(limit))
+}
+
+/// Key lookup, then signature, then time window, then nonce, so forged requests cannot
+/// burn nonces.
+async fn authenticate(app: &App, rpc: &request::RpcRequest) -> Result<Caller, ApiError> {
+    let key_id = rpc.claim.access_key_id();
+    let key = app.ctx.store.access_key(key_id).await?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::InvalidAccessKeyIdNotFound,
+            "Specified access key is not found.",
+        )
+    })?;
+    rpc.claim.verify(&key.secret)?;
+    if !key.enabled {
+        return Err(ApiError::new(
+            ErrorCode::InvalidAccessKeyIdInactive,
+            "Specified access key is disabled.",
+        ));
+    }
+    let now = OffsetDateTime::now_utc();
+    let signed_at = rpc.claim.check_time(now, TIME_WINDOW)?;
+    match app.nonces.check_and_insert(
+        key_id,
+        rpc.claim.nonce(),
+        signed_at.unix_timestamp(),
+        now.unix_timestamp(),
+    ) {
+        NonceCheck::Fresh => {}
+        NonceCheck::Used => {
+            return Err(ApiError::new(
+                ErrorCode::SignatureNonceUsed,
+                "Specified signature nonce was used already.",
+            ));
+        }
+        NonceCheck::TooOld => return Err(request::expired()),
+    }
+    if rpc.security_token {
+        return Err(ApiError::invalid(
+            "SecurityToken",
+            "STS security tokens are not supported yet; sign with an access key.",
+        ));
+    }
+    Ok(Caller {
+        account_id: key.account_id,
+    })
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let request_id = new_request_id();
+    tracing::error!(request_id = %request_id, "handler panicked");
+    let e = ApiError::internal();
+    let body = ErrorBody {
+        request_id: &request_id,
+        host_id: "",
+        code: e.code.as_str(),
+        message: &e.message,
+        recommend: "",
+    };
+    json_response(
+        e.status,
+        &request_id,
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+}
