@@ -265,13 +265,13 @@ fn query_filters(params: &Params) -> Result<ProjectQuery, ApiError> {
         ascending,
         page: Page::default(),
     };
-    if let (Some(start), Some(end)) = (query.start_time, query.end_time) {
-        if start > end {
-            return Err(ApiError::invalid(
-                "StartTime",
-                "StartTime is later than EndTime.",
-            ));
-        }
+    if let (Some(start), Some(end)) = (query.start_time, query.end_time)
+        && start > end
+    {
+        return Err(ApiError::invalid(
+            "StartTime",
+            "StartTime is later than EndTime.",
+        ));
     }
     Ok(query)
 }

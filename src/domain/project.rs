@@ -248,12 +248,12 @@ impl BusinessConfig {
             }
             Some(_) => return Err(bad("OutputMediaTarget must be oss-object or vod-media.")),
         };
-        if let Some(t) = obj.get("ReservationTime") {
-            if t.as_str().and_then(super::parse_time).is_none() {
-                return Err(bad(
-                    "ReservationTime must be an ISO-8601 UTC time such as 2021-06-21T08:05:00Z.",
-                ));
-            }
+        if let Some(t) = obj.get("ReservationTime")
+            && t.as_str().and_then(super::parse_time).is_none()
+        {
+            return Err(bad(
+                "ReservationTime must be an ISO-8601 UTC time such as 2021-06-21T08:05:00Z.",
+            ));
         }
         Ok(BusinessConfig {
             storage_location,

@@ -110,25 +110,11 @@ struct Family {
     key: &'static str,
     clips_key: &'static str,
     family: TrackFamily,
-    /// Which of [`CLIP_KEYS`] this family's clips read; other keys are only kept verbatim.
+    /// Which clip keys (`K_*` bits) this family reads; other keys are only kept verbatim.
     reads: u16,
 }
 
-/// Clip keys the server reads, indexed by the `K_*` constants.
-const CLIP_KEYS: [&str; 12] = [
-    "TimelineIn",
-    "TimelineOut",
-    "In",
-    "Out",
-    "MaxOut",
-    "Duration",
-    "Speed",
-    "MediaId",
-    "ImageId",
-    "MediaURL",
-    "MediaUrl",
-    "Type",
-];
+/// Clip keys the server reads (see [`clip_key`]); bit positions in [`Family::reads`].
 const K_TIMELINE_IN: usize = 0;
 const K_TIMELINE_OUT: usize = 1;
 const K_IN: usize = 2;
@@ -141,6 +127,24 @@ const K_IMAGE_ID: usize = 8;
 const K_MEDIA_URL: usize = 9;
 const K_MEDIA_URL_ALT: usize = 10;
 const K_TYPE: usize = 11;
+
+fn clip_key(k: &str) -> Option<usize> {
+    Some(match k {
+        "TimelineIn" => K_TIMELINE_IN,
+        "TimelineOut" => K_TIMELINE_OUT,
+        "In" => K_IN,
+        "Out" => K_OUT,
+        "MaxOut" => K_MAX_OUT,
+        "Duration" => K_DURATION,
+        "Speed" => K_SPEED,
+        "MediaId" => K_MEDIA_ID,
+        "ImageId" => K_IMAGE_ID,
+        "MediaURL" => K_MEDIA_URL,
+        "MediaUrl" => K_MEDIA_URL_ALT,
+        "Type" => K_TYPE,
+        _ => return None,
+    })
+}
 
 const fn bits(keys: &[usize]) -> u16 {
     let mut b = 0;
@@ -207,15 +211,13 @@ const FAMILIES: [Family; 5] = [
     },
 ];
 
-/// Top-level keys the server reads: the families' keys in [`FAMILIES`] order, then MaxDuration.
-const ROOT_KEYS: [&str; 6] = [
-    "VideoTracks",
-    "ImageTracks",
-    "AudioTracks",
-    "SubtitleTracks",
-    "EffectTracks",
-    "MaxDuration",
-];
+/// Top-level keys the server reads: index in [`FAMILIES`], or `FAMILIES.len()` for MaxDuration.
+fn root_key(k: &str) -> Option<usize> {
+    match k {
+        "MaxDuration" => Some(FAMILIES.len()),
+        k => FAMILIES.iter().position(|f| f.key == k),
+    }
+}
 
 /// Where a value sits, rendered only when an error is reported (keeps the hot path allocation-free).
 #[derive(Clone, Copy)]
@@ -566,23 +568,23 @@ impl<'de> Visitor<'de> for SkipVisitor {
     }
 }
 
-/// Reads an object key as its index in a list of known keys (`None` for any other key).
-struct KeySeed<'k>(&'k [&'k str]);
+/// Reads an object key through a matcher (`None` for a key the server does not read).
+struct KeySeed<F>(F);
 
-impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+impl<'de, F: FnOnce(&str) -> Option<usize>> DeserializeSeed<'de> for KeySeed<F> {
     type Value = Option<usize>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_str(self)
     }
 }
 
-impl<'de> Visitor<'de> for KeySeed<'_> {
+impl<'de, F: FnOnce(&str) -> Option<usize>> Visitor<'de> for KeySeed<F> {
     type Value = Option<usize>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a key")
     }
     fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(self.0.iter().position(|k| *k == v))
+        Ok((self.0)(v))
     }
 }
 
@@ -626,7 +628,7 @@ impl<'de> Visitor<'de> for RootSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut families: [Vec<Track>; 5] = Default::default();
         let mut max_duration = None;
-        while let Some(key) = map.next_key_seed(KeySeed(&ROOT_KEYS))? {
+        while let Some(key) = map.next_key_seed(KeySeed(root_key))? {
             match key {
                 Some(i) if i < FAMILIES.len() => {
                     let seed = TracksSeed {
@@ -732,9 +734,15 @@ impl<'de> Visitor<'de> for TrackSeed<'_> {
             TrackFamily::Audio => (false, true),
             _ => (false, false),
         };
-        let keys = ["Type", "MainTrack", self.fam.clips_key];
+        let clips_key = self.fam.clips_key;
+        let track_key = |k: &str| match k {
+            "Type" => Some(0),
+            "MainTrack" => Some(1),
+            k if k == clips_key => Some(2),
+            _ => None,
+        };
         let (mut ty, mut main, mut clips) = (None, None, Vec::new());
-        while let Some(key) = map.next_key_seed(KeySeed(&keys))? {
+        while let Some(key) = map.next_key_seed(KeySeed(track_key))? {
             match key {
                 Some(0) if video => ty = Some(map.next_value::<Scalar>()?),
                 Some(1) if may_be_main => main = Some(map.next_value::<Scalar>()?),
@@ -859,89 +867,120 @@ impl<'de> Visitor<'de> for ClipSeed<'_> {
         Err(self.wrong())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut fields: [Option<Scalar>; CLIP_KEYS.len()] = Default::default();
-        while let Some(key) = map.next_key_seed(KeySeed(&CLIP_KEYS))? {
+        let mut fields = Fields::default();
+        while let Some(key) = map.next_key_seed(KeySeed(clip_key))? {
             match key {
                 // Later duplicates win, as in a parsed JSON object.
-                Some(i) if self.fam.reads & (1 << i) != 0 => fields[i] = Some(map.next_value()?),
+                Some(k) if self.fam.reads & (1 << k) != 0 => {
+                    let v = map.next_value()?;
+                    fields
+                        .set(k, v, self.fam.family, self.loc)
+                        .map_err(|e| self.ctx.fail(e))?;
+                }
                 _ => {
                     map.next_value::<Skip>()?;
                 }
             }
         }
-        build_clip(fields, self.fam.family, self.loc).map_err(|e| self.ctx.fail(e))
+        fields
+            .finish(self.fam.family, self.loc)
+            .map_err(|e| self.ctx.fail(e))
     }
 }
 
-fn build_clip(
-    mut f: [Option<Scalar>; CLIP_KEYS.len()],
-    family: TrackFamily,
-    loc: Loc,
-) -> Res<Clip> {
-    let timeline_in = time(f[K_TIMELINE_IN].take(), "TimelineIn", loc)?;
-    let timeline_out = time(f[K_TIMELINE_OUT].take(), "TimelineOut", loc)?;
-    if let (Some(a), Some(b)) = (timeline_in, timeline_out)
-        && b <= a
-    {
-        return Err(loc.err("TimelineOut", "must be greater than TimelineIn"));
-    }
-    let mut clip = Clip {
-        kind: ClipKind::Media,
-        source: None,
-        in_: time(f[K_IN].take(), "In", loc)?,
-        out: time(f[K_OUT].take(), "Out", loc)?,
-        max_out: time(f[K_MAX_OUT].take(), "MaxOut", loc)?,
-        duration: time(f[K_DURATION].take(), "Duration", loc)?,
-        timeline_in,
-        timeline_out,
-        speed: speed(f[K_SPEED].take(), loc)?,
-    };
-    if let Some(out) = clip.out
-        && out <= clip.in_.unwrap_or(0.0)
-    {
-        return Err(loc.err("Out", "must be greater than In"));
-    }
-    match family {
-        TrackFamily::Video | TrackFamily::Audio | TrackFamily::Image => {
-            // MediaId beats ImageId beats MediaURL beats MediaUrl; empty strings are absent.
-            let id = string(f[K_MEDIA_ID].take(), "MediaId", loc)?;
-            let image_id = string(f[K_IMAGE_ID].take(), "ImageId", loc)?;
-            let url = string(f[K_MEDIA_URL].take(), "MediaURL", loc)?;
-            let url_alt = string(f[K_MEDIA_URL_ALT].take(), "MediaUrl", loc)?;
-            clip.source = match (id.or(image_id), url.or(url_alt)) {
-                (Some(id), _) => Some(ClipSource::MediaId(id.into_owned())),
-                (None, Some(url)) => Some(ClipSource::MediaUrl(url.into_owned())),
-                (None, None) => None,
-            };
-        }
-        TrackFamily::Subtitle | TrackFamily::Effect => {
-            // MediaId is not a documented field here: take it when it is a string, never reject.
-            if let Some(Scalar::Str(id)) = f[K_MEDIA_ID].take()
-                && !id.is_empty()
-            {
-                clip.source = Some(ClipSource::MediaId(id.into_owned()));
+/// A clip's fields as read so far; strings stay borrowed from the input where possible.
+#[derive(Default)]
+struct Fields<'de> {
+    timeline_in: Option<f64>,
+    timeline_out: Option<f64>,
+    in_: Option<f64>,
+    out: Option<f64>,
+    max_out: Option<f64>,
+    duration: Option<f64>,
+    speed: Option<f64>,
+    media_id: Option<Cow<'de, str>>,
+    image_id: Option<Cow<'de, str>>,
+    media_url: Option<Cow<'de, str>>,
+    media_url_alt: Option<Cow<'de, str>>,
+    ty: Option<Cow<'de, str>>,
+}
+
+impl<'de> Fields<'de> {
+    fn set(&mut self, key: usize, v: Scalar<'de>, family: TrackFamily, loc: Loc) -> Res<()> {
+        let v = Some(v);
+        match key {
+            K_TIMELINE_IN => self.timeline_in = time(v, "TimelineIn", loc)?,
+            K_TIMELINE_OUT => self.timeline_out = time(v, "TimelineOut", loc)?,
+            K_IN => self.in_ = time(v, "In", loc)?,
+            K_OUT => self.out = time(v, "Out", loc)?,
+            K_MAX_OUT => self.max_out = time(v, "MaxOut", loc)?,
+            K_DURATION => self.duration = time(v, "Duration", loc)?,
+            K_SPEED => self.speed = speed(v, loc)?,
+            // MediaId is not a documented subtitle/effect field: take a string, never reject.
+            K_MEDIA_ID if matches!(family, TrackFamily::Subtitle | TrackFamily::Effect) => {
+                self.media_id = match v {
+                    Some(Scalar::Str(s)) if !s.is_empty() => Some(s),
+                    _ => None,
+                }
             }
+            K_MEDIA_ID => self.media_id = string(v, "MediaId", loc)?,
+            K_IMAGE_ID => self.image_id = string(v, "ImageId", loc)?,
+            K_MEDIA_URL => self.media_url = string(v, "MediaURL", loc)?,
+            K_MEDIA_URL_ALT => self.media_url_alt = string(v, "MediaUrl", loc)?,
+            _ => self.ty = string(v, "Type", loc)?,
         }
+        Ok(())
     }
-    if family == TrackFamily::Video
-        && let Some(ty) = string(f[K_TYPE].take(), "Type", loc)?
-    {
-        if ty.eq_ignore_ascii_case("Image") {
-            clip.kind = ClipKind::Image;
-        } else if ty.eq_ignore_ascii_case("GlobalImage") {
-            clip.kind = ClipKind::Global;
+
+    fn finish(self, family: TrackFamily, loc: Loc) -> Res<Clip> {
+        if let (Some(a), Some(b)) = (self.timeline_in, self.timeline_out)
+            && b <= a
+        {
+            return Err(loc.err("TimelineOut", "must be greater than TimelineIn"));
         }
-    }
-    if family == TrackFamily::Image {
-        // Old watermark templates give no timing at all: such a clip spans the output.
-        let untimed = timeline_in.is_none() && timeline_out.is_none() && clip.duration.is_none();
-        clip.kind = if untimed {
-            ClipKind::Global
-        } else {
-            ClipKind::Image
+        if let Some(out) = self.out
+            && out <= self.in_.unwrap_or(0.0)
+        {
+            return Err(loc.err("Out", "must be greater than In"));
+        }
+        let kind = match family {
+            TrackFamily::Video => match self.ty.as_deref() {
+                Some(t) if t.eq_ignore_ascii_case("Image") => ClipKind::Image,
+                Some(t) if t.eq_ignore_ascii_case("GlobalImage") => ClipKind::Global,
+                _ => ClipKind::Media,
+            },
+            // Old watermark templates give no timing at all: such a clip spans the output.
+            TrackFamily::Image
+                if self.timeline_in.is_none()
+                    && self.timeline_out.is_none()
+                    && self.duration.is_none() =>
+            {
+                ClipKind::Global
+            }
+            TrackFamily::Image => ClipKind::Image,
+            _ => ClipKind::Media,
         };
+        // MediaId beats ImageId beats MediaURL beats MediaUrl; empty strings are absent.
+        let source = match (
+            self.media_id.or(self.image_id),
+            self.media_url.or(self.media_url_alt),
+        ) {
+            (Some(id), _) => Some(ClipSource::MediaId(id.into_owned())),
+            (None, Some(url)) => Some(ClipSource::MediaUrl(url.into_owned())),
+            (None, None) => None,
+        };
+        Ok(Clip {
+            kind,
+            source,
+            in_: self.in_,
+            out: self.out,
+            max_out: self.max_out,
+            duration: self.duration,
+            timeline_in: self.timeline_in,
+            timeline_out: self.timeline_out,
+            speed: self.speed,
+        })
     }
-    Ok(clip)
 }
 
 fn string<'de>(v: Option<Scalar<'de>>, key: &str, loc: Loc) -> Res<Option<Cow<'de, str>>> {

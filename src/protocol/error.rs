@@ -142,6 +142,15 @@ mod tests {
     }
 
     #[test]
+    fn every_code_is_documented() {
+        let doc = include_str!("../../docs/errors.md");
+        for code in ErrorCode::ALL {
+            let row = format!("| `{}` | {} |", code.as_str(), code.status());
+            assert!(doc.contains(&row), "docs/errors.md lacks {row}");
+        }
+    }
+
+    #[test]
     fn messages_name_the_parameter() {
         assert_eq!(
             ApiError::missing("Title").message,

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test openice has: Rust unit and integration tests, then the conformance suite
+# that drives the server with the vendor's official Python SDK. Installs what they need
+# (a Python venv with the pinned SDK under .venv) on first use.
+#
+# PostgreSQL: set OPENICE_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test)
+# to run every suite against PostgreSQL as well as SQLite; each run creates and drops its
+# own databases there. OPENICE_REQUIRE_POSTGRES=1 turns a missing URL into a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ] || ! cmp -s conformance/requirements.txt .venv/.requirements; then
+    echo "== preparing .venv with the official SDK"
+    "$PYTHON" -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check -r conformance/requirements.txt
+    cp conformance/requirements.txt .venv/.requirements
+fi
+
+echo "== building"
+cargo build --locked
+echo "== Rust unit and integration tests"
+cargo test --locked
+echo "== conformance suite (official Python SDK)"
+OPENICE_BIN="$PWD/target/debug/openice" .venv/bin/python -m pytest conformance -q -p no:cacheprovider
