@@ -7,10 +7,11 @@ use sha2::{Digest, Sha256};
 
 use super::{Caller, Ctx, Empty};
 use crate::domain::project::{
-    Cursor, EditingProject, EditingProjectUpdate, NewEditingProject, Page, ProjectQuery,
-    ProjectStatus, TemplateType,
+    EditingProject, EditingProjectUpdate, NewEditingProject, ProjectQuery, ProjectStatus,
+    TemplateType,
 };
 use crate::domain::timeline::Timeline;
+use crate::domain::{Cursor, Page};
 use crate::domain::{format_time, new_id, now_micros, parse_time};
 use crate::protocol::error::ApiError;
 use crate::protocol::params::Params;
@@ -302,7 +303,7 @@ pub async fn search(
         .await?;
     Ok(ProjectListBody {
         project_list: page
-            .projects
+            .items
             .into_iter()
             .map(|p| ProjectView::of(p, View::Searched))
             .collect(),
@@ -332,7 +333,7 @@ pub async fn list(
         .await?;
     Ok(ProjectListBody {
         project_list: page
-            .projects
+            .items
             .into_iter()
             .map(|p| ProjectView::of(p, View::Listed))
             .collect(),
@@ -349,10 +350,7 @@ fn token_scope(account_id: &str, query: &ProjectQuery) -> String {
 }
 
 fn encode_token(cursor: &Cursor, scope: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!(
-        "1.{scope}.{}.{}",
-        cursor.create_time, cursor.project_id
-    ))
+    URL_SAFE_NO_PAD.encode(format!("1.{scope}.{}.{}", cursor.create_time, cursor.id))
 }
 
 fn decode_token(token: &str, scope: &str) -> Result<Cursor, ApiError> {
@@ -363,7 +361,7 @@ fn decode_token(token: &str, scope: &str) -> Result<Cursor, ApiError> {
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some("1"), Some(s), Some(time), Some(id)) if s == scope => Ok(Cursor {
             create_time: time.parse().map_err(|_| bad())?,
-            project_id: id.to_string(),
+            id: id.to_string(),
         }),
         _ => Err(bad()),
     }
@@ -379,7 +377,7 @@ mod tests {
         let scope = token_scope("acct", &q);
         let cursor = Cursor {
             create_time: 42,
-            project_id: "abc".into(),
+            id: "abc".into(),
         };
         let token = encode_token(&cursor, &scope);
         assert_eq!(decode_token(&token, &scope).unwrap(), cursor);

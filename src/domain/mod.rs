@@ -1,36 +1,39 @@
 //! Pure rules in the vendor's vocabulary: no I/O, no HTTP.
 
 pub mod account;
+pub mod media;
 pub mod project;
 pub mod timeline;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// Defines a vendor enum whose wire spelling is its variant name.
+/// Defines a vendor enum whose wire spelling is its variant name, or the literal given
+/// with `Variant = "wire"`.
 macro_rules! vendor_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($variant:ident $(= $wire:literal)?),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name { $($variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
             pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => stringify!($variant)),+ }
+                match self { $($name::$variant => vendor_enum!(@wire $variant $($wire)?)),+ }
             }
         }
 
         impl std::str::FromStr for $name {
             type Err = String;
             fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    $(stringify!($variant) => Ok($name::$variant),)+
-                    _ => Err(format!(
-                        "Valid values: {}.",
-                        [$(stringify!($variant)),+].join(", ")
-                    )),
-                }
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
+                        format!("Valid values: {}.", names.join(", "))
+                    })
             }
         }
 
@@ -40,6 +43,8 @@ macro_rules! vendor_enum {
             }
         }
     };
+    (@wire $variant:ident $wire:literal) => { $wire };
+    (@wire $variant:ident) => { stringify!($variant) };
 }
 pub(crate) use vendor_enum;
 
@@ -74,6 +79,48 @@ pub fn parse_time(s: &str) -> Option<Micros> {
 /// 32 lower-case hex characters, like the vendor's ProjectId and MediaId.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Page {
+    /// PageNo / PageSize.
+    Number { page_no: u32, page_size: u32 },
+    /// After a cursor (a NextToken).
+    After { cursor: Option<Cursor>, limit: u32 },
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page::Number {
+            page_no: 1,
+            page_size: 10,
+        }
+    }
+}
+
+/// The sort key of the last item on a page; the ID breaks ties so paging is stable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub create_time: Micros,
+    pub id: String,
+}
+
+impl Page {
+    pub fn limit(&self) -> u32 {
+        match self {
+            Page::Number { page_size, .. } => *page_size,
+            Page::After { limit, .. } => *limit,
+        }
+    }
+}
+
+/// One page of results.
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    /// All matches (for page-number queries), else the page's own length.
+    pub total: u64,
+    /// Set when another page may follow.
+    pub next: Option<Cursor>,
 }
 
 #[cfg(test)]

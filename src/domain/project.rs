@@ -1,7 +1,7 @@
 //! Editing projects: statuses, sources, types and the rules for creating and updating them.
 
 use super::timeline::Timeline;
-use super::{Micros, vendor_enum};
+use super::{Micros, Page, vendor_enum};
 
 vendor_enum!(
     /// Project status; only CreateEditingProject answers it as an integer.
@@ -291,37 +291,6 @@ pub struct ProjectQuery {
     pub keyword: Option<String>,
     pub ascending: bool,
     pub page: Page,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Page {
-    /// PageNo / PageSize (SearchEditingProject).
-    Number { page_no: u32, page_size: u32 },
-    /// After a cursor (ListEditingProjects' NextToken).
-    After { cursor: Option<Cursor>, limit: u32 },
-}
-
-impl Default for Page {
-    fn default() -> Self {
-        Page::Number {
-            page_no: 1,
-            page_size: 10,
-        }
-    }
-}
-
-/// The sort key of the last project on a page; the ID breaks ties so paging is stable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    pub create_time: Micros,
-    pub project_id: String,
-}
-
-pub struct ProjectPage {
-    pub projects: Vec<EditingProject>,
-    pub total: u64,
-    /// Set when another page may follow.
-    pub next: Option<Cursor>,
 }
 
 #[cfg(test)]

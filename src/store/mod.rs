@@ -12,9 +12,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::domain::account::{AccessKey, Account};
-use crate::domain::project::{
-    Cursor, EditingProject, Page, ProjectPage, ProjectQuery, ProjectStatus, ProjectType,
-};
+use crate::domain::project::{EditingProject, ProjectQuery, ProjectStatus, ProjectType};
+use crate::domain::{Cursor, Page, Paged};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -64,7 +63,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         account_id: &str,
         query: &ProjectQuery,
-    ) -> StoreResult<ProjectPage>;
+    ) -> StoreResult<Paged<EditingProject>>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `sqlite://…`; anything else is a path
@@ -255,6 +254,60 @@ struct Where {
 }
 
 impl Where {
+    /// The count and page queries over `table`, ordered by (create_time, `id_column`).
+    fn paged(
+        self,
+        table: &str,
+        columns: &str,
+        id_column: &str,
+        ascending: bool,
+        page: &Page,
+    ) -> SearchSql {
+        let Where {
+            sql: filter,
+            mut binds,
+        } = self;
+        let (dir, cmp) = if ascending {
+            ("ASC", ">")
+        } else {
+            ("DESC", "<")
+        };
+        let order = format!(" ORDER BY create_time {dir}, {id_column} {dir}");
+        match page {
+            Page::Number { page_no, page_size } => {
+                let offset = (u64::from(*page_no) - 1) * u64::from(*page_size);
+                SearchSql {
+                    count: Some(format!("SELECT COUNT(*) FROM {table} WHERE {filter}")),
+                    page: format!(
+                        "SELECT {columns} FROM {table} WHERE {filter}{order} LIMIT {} OFFSET {offset}",
+                        u64::from(*page_size) + 1
+                    ),
+                    binds,
+                }
+            }
+            Page::After { cursor, limit } => {
+                let mut page_filter = filter;
+                if let Some(c) = cursor {
+                    binds.push(Bind::Int(c.create_time));
+                    let n = binds.len();
+                    binds.push(Bind::Text(c.id.clone()));
+                    page_filter.push_str(&format!(
+                        " AND (create_time {cmp} ${n} OR (create_time = ${n} AND {id_column} {cmp} ${}))",
+                        n + 1
+                    ));
+                }
+                SearchSql {
+                    count: None,
+                    page: format!(
+                        "SELECT {columns} FROM {table} WHERE {page_filter}{order} LIMIT {}",
+                        u64::from(*limit) + 1
+                    ),
+                    binds,
+                }
+            }
+        }
+    }
+
     fn and(&mut self, clause: &str, values: impl IntoIterator<Item = Bind>) {
         let mut out = String::new();
         let mut values = values.into_iter();
@@ -273,7 +326,7 @@ impl Where {
 fn search_sql(account_id: &str, q: &ProjectQuery) -> SearchSql {
     let text = |s: &str| Bind::Text(s.to_string());
     let mut w = Where {
-        sql: String::from(" FROM editing_projects WHERE account_id = $1"),
+        sql: String::from("account_id = $1"),
         binds: vec![text(account_id)],
     };
     if let Some(s) = q.create_source {
@@ -308,49 +361,13 @@ fn search_sql(account_id: &str, q: &ProjectQuery) -> SearchSql {
             [text(k), Bind::Text(format!("%{}%", escape_like(k)))],
         );
     }
-    let Where {
-        sql: filter,
-        mut binds,
-    } = w;
-
-    let (dir, cmp) = if q.ascending {
-        ("ASC", ">")
-    } else {
-        ("DESC", "<")
-    };
-    let order = format!(" ORDER BY create_time {dir}, project_id {dir}");
-    let (count, page) = match &q.page {
-        Page::Number { page_no, page_size } => {
-            let offset = (u64::from(*page_no) - 1) * u64::from(*page_size);
-            (
-                Some(format!("SELECT COUNT(*){filter}")),
-                format!(
-                    "SELECT {PROJECT_COLUMNS}{filter}{order} LIMIT {} OFFSET {offset}",
-                    u64::from(*page_size) + 1
-                ),
-            )
-        }
-        Page::After { cursor, limit } => {
-            let mut page_filter = filter.clone();
-            if let Some(c) = cursor {
-                binds.push(Bind::Int(c.create_time));
-                let n = binds.len();
-                binds.push(Bind::Text(c.project_id.clone()));
-                page_filter.push_str(&format!(
-                    " AND (create_time {cmp} ${n} OR (create_time = ${n} AND project_id {cmp} ${}))",
-                    n + 1
-                ));
-            }
-            (
-                None,
-                format!(
-                    "SELECT {PROJECT_COLUMNS}{page_filter}{order} LIMIT {}",
-                    u64::from(*limit) + 1
-                ),
-            )
-        }
-    };
-    SearchSql { count, page, binds }
+    w.paged(
+        "editing_projects",
+        PROJECT_COLUMNS,
+        "project_id",
+        q.ascending,
+        &q.page,
+    )
 }
 
 fn escape_like(s: &str) -> String {
@@ -365,31 +382,25 @@ fn escape_like(s: &str) -> String {
 }
 
 /// Turns the rows of a page query (which fetched one extra row) into a page.
-fn finish_page(
-    rows: Vec<ProjectRow>,
-    q: &ProjectQuery,
+fn finish_page<R, T>(
+    rows: Vec<R>,
+    page: &Page,
     total: Option<u64>,
-) -> StoreResult<ProjectPage> {
-    let limit = match q.page {
-        Page::Number { page_size, .. } => page_size,
-        Page::After { limit, .. } => limit,
-    } as usize;
+    cursor: impl Fn(&T) -> Cursor,
+) -> StoreResult<Paged<T>>
+where
+    T: TryFrom<R, Error = StoreError>,
+{
+    let limit = page.limit() as usize;
     let more = rows.len() > limit;
-    let projects = rows
+    let items = rows
         .into_iter()
         .take(limit)
-        .map(EditingProject::try_from)
+        .map(T::try_from)
         .collect::<StoreResult<Vec<_>>>()?;
-    let next = more.then(|| projects.last()).flatten().map(|p| Cursor {
-        create_time: p.create_time,
-        project_id: p.project_id.clone(),
-    });
-    let total = total.unwrap_or(projects.len() as u64);
-    Ok(ProjectPage {
-        projects,
-        total,
-        next,
-    })
+    let next = more.then(|| items.last().map(&cursor)).flatten();
+    let total = total.unwrap_or(items.len() as u64);
+    Ok(Paged { items, total, next })
 }
 
 /// Binds search values in order.

@@ -154,7 +154,7 @@ macro_rules! impl_store {
                 Ok(query.execute(&self.pool).await?.rows_affected())
             }
 
-            async fn search_projects(&self, account_id: &str, q: &ProjectQuery) -> StoreResult<ProjectPage> {
+            async fn search_projects(&self, account_id: &str, q: &ProjectQuery) -> StoreResult<Paged<EditingProject>> {
                 let sql = search_sql(account_id, q);
                 let total = match &sql.count {
                     Some(count_sql) => {
@@ -168,7 +168,10 @@ macro_rules! impl_store {
                 let rows: Vec<ProjectRow> = bind_search!(sqlx::query_as(sqlx::AssertSqlSafe(sql.page.as_str())), &sql.binds)
                     .fetch_all(&self.pool)
                     .await?;
-                finish_page(rows, q, total)
+                finish_page(rows, &q.page, total, |p: &EditingProject| Cursor {
+                    create_time: p.create_time,
+                    id: p.project_id.clone(),
+                })
             }
         }
     };
