@@ -9,7 +9,9 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::account::{self, AccessKey, Account, Credentials};
+use crate::domain::media::InputLocation;
 use crate::domain::now_micros;
+use crate::media::storage::ObjectStorage;
 use crate::server::{self, ServerConfig};
 use crate::store::{self, Store, StoreError};
 
@@ -32,6 +34,26 @@ enum Command {
     Account {
         #[command(subcommand)]
         command: AccountCommand,
+    },
+    /// Work with the local object storage.
+    Media {
+        #[command(subcommand)]
+        command: MediaCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MediaCommand {
+    /// Copy a local file into local object storage at oss://bucket/key. The bucket becomes
+    /// the account's if it has no owner yet; another account's bucket is refused.
+    Put {
+        file: PathBuf,
+        url: String,
+        /// Account ID or name; default: the default account.
+        #[arg(long)]
+        account: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -75,6 +97,13 @@ struct ServeArgs {
     max_nonces: usize,
     #[arg(long, env = "OPENICE_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
+    /// Hosts whose http(s) URLs may be registered as media and probed over the network
+    /// (comma-separated); any other non-OSS URL is refused.
+    #[arg(long, env = "OPENICE_FETCH_ALLOW", value_delimiter = ',')]
+    fetch_allow: Vec<String>,
+    /// Concurrent ffprobe runs.
+    #[arg(long, env = "OPENICE_PROBE_WORKERS", default_value_t = 2)]
+    probe_workers: usize,
 }
 
 #[derive(Subcommand)]
@@ -147,6 +176,7 @@ async fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Account { command } => account_command(command).await,
+        Command::Media { command } => media_command(command).await,
     }
 }
 
@@ -170,6 +200,15 @@ async fn serve(args: ServeArgs) -> CliResult {
     tracing::info!(region = %args.region, "store ready");
     let config = ServerConfig {
         listen: args.listen,
+        data_dir: args.store.data_dir.clone(),
+        region: args.region.clone(),
+        fetch_allow: args
+            .fetch_allow
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect(),
+        probe_workers: args.probe_workers.max(1),
         max_body_bytes: args.max_body_bytes,
         max_nonces: args.max_nonces,
         tls: args.tls_cert.zip(args.tls_key),
@@ -343,15 +382,7 @@ async fn account_command(command: AccountCommand) -> CliResult {
         }
         AccountCommand::KeyCreate { account, store } => {
             let store = open(&store).await?;
-            let owner = match store.account_by_name(&account).await? {
-                Some(a) => a,
-                None => store
-                    .accounts()
-                    .await?
-                    .into_iter()
-                    .find(|a| a.account_id == account)
-                    .ok_or_else(|| format!("no account with ID or name {account:?}"))?,
-            };
+            let owner = find_account(store.as_ref(), &account).await?;
             let (key_id, secret) = account::new_access_key();
             let key = AccessKey {
                 access_key_id: key_id,
@@ -387,6 +418,57 @@ async fn account_command(command: AccountCommand) -> CliResult {
             } else {
                 Err(format!("no access key {access_key_id}").into())
             }
+        }
+    }
+}
+
+/// An account by ID or name.
+async fn find_account(
+    store: &dyn Store,
+    id_or_name: &str,
+) -> Result<Account, Box<dyn std::error::Error>> {
+    if let Some(a) = store.account_by_name(id_or_name).await? {
+        return Ok(a);
+    }
+    store
+        .accounts()
+        .await?
+        .into_iter()
+        .find(|a| a.account_id == id_or_name)
+        .ok_or_else(|| format!("no account with ID or name {id_or_name:?}").into())
+}
+
+async fn media_command(command: MediaCommand) -> CliResult {
+    match command {
+        MediaCommand::Put {
+            file,
+            url,
+            account,
+            store,
+        } => {
+            let location = InputLocation::parse(&url, "URL").map_err(|e| e.reason)?;
+            let InputLocation::Oss { bucket, key } = location else {
+                return Err("the destination must be oss://<bucket>/<key>".into());
+            };
+            let db = open(&store).await?;
+            let owner = match account {
+                Some(a) => find_account(db.as_ref(), &a).await?,
+                None => {
+                    // On a fresh data dir this creates the default account, as `serve` would.
+                    ensure_default_account(db.as_ref(), &store.data_dir).await?;
+                    find_account(db.as_ref(), DEFAULT_ACCOUNT).await?
+                }
+            };
+            let bucket_owner = db.claim_bucket(&bucket, &owner.account_id).await?;
+            if bucket_owner != owner.account_id {
+                return Err(format!("bucket {bucket} belongs to another account").into());
+            }
+            // The download-URL key is irrelevant here: this only copies the file.
+            let storage = ObjectStorage::new(&store.data_dir, b"");
+            let size = storage.put_file(&file, &bucket, &key).await?;
+            print_json(
+                &serde_json::json!({"InputURL": format!("oss://{bucket}/{key}"), "FileSize": size}),
+            )
         }
     }
 }

@@ -14,18 +14,29 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use time::OffsetDateTime;
 
+use axum::extract::{Path, Query};
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
+
 use crate::actions::{self, Caller, Ctx};
+use crate::domain::media::{check_bucket, check_key};
+use crate::media::probe::ProbeLimits;
+use crate::media::storage::ObjectStorage;
 use crate::protocol::error::{ApiError, ErrorBody};
 use crate::protocol::nonce::{NonceCheck, NonceStore};
 use crate::protocol::request::{self, HttpParts};
 use crate::protocol::{error::ErrorCode, new_request_id};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Accepted clock skew for signed requests, either direction.
 const TIME_WINDOW: time::Duration = time::Duration::minutes(15);
 
 pub struct ServerConfig {
     pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub region: String,
+    pub fetch_allow: Vec<String>,
+    pub probe_workers: usize,
     pub max_body_bytes: usize,
     /// Bound on remembered nonces (about 16 bytes each).
     pub max_nonces: usize,
@@ -33,19 +44,43 @@ pub struct ServerConfig {
 }
 
 struct App {
-    ctx: Ctx,
+    ctx: Arc<Ctx>,
     nonces: NonceStore,
     max_body_bytes: usize,
+    scheme: &'static str,
 }
 
-pub fn router(store: Arc<dyn Store>, config: &ServerConfig) -> Router {
+/// Builds the action context; the download-URL key is kept in the store so that every
+/// server on it signs alike.
+pub async fn context(store: Arc<dyn Store>, config: &ServerConfig) -> Result<Arc<Ctx>, StoreError> {
+    let fresh_key = hex::encode(rand::random::<[u8; 32]>());
+    let url_key = store
+        .setting_or_insert("download_url_key", &fresh_key)
+        .await?;
+    Ok(Arc::new(Ctx {
+        storage: ObjectStorage::new(&config.data_dir, url_key.as_bytes()),
+        store,
+        region: config.region.clone(),
+        fetch_allow: config.fetch_allow.clone(),
+        probe_wakeup: tokio::sync::Notify::new(),
+        probe_limits: ProbeLimits::default(),
+    }))
+}
+
+pub fn router(ctx: Arc<Ctx>, config: &ServerConfig) -> Router {
     let app = Arc::new(App {
-        ctx: Ctx { store },
+        ctx,
         nonces: NonceStore::new(config.max_nonces, TIME_WINDOW.whole_seconds()),
         max_body_bytes: config.max_body_bytes,
+        scheme: if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        },
     });
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/oss/{bucket}/{*key}", get(download))
         .fallback(rpc)
         .with_state(app)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
@@ -54,15 +89,27 @@ pub fn router(store: Arc<dyn Store>, config: &ServerConfig) -> Router {
 }
 
 /// Serves until SIGTERM or SIGINT, then drains in-flight requests.
-pub async fn serve(store: Arc<dyn Store>, config: ServerConfig) -> std::io::Result<()> {
-    let app = router(store, &config);
+pub async fn serve(
+    store: Arc<dyn Store>,
+    config: ServerConfig,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let requeued = store.requeue_probes().await?;
+    if requeued > 0 {
+        tracing::info!(
+            requeued,
+            "media left mid-probe by the last run are queued again"
+        );
+    }
+    let ctx = context(store, &config).await?;
+    actions::run_probe_workers(ctx.clone(), config.probe_workers);
+    let app = router(ctx, &config);
     match &config.tls {
         None => {
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             tracing::info!(address = %listener.local_addr()?, "listening (http)");
             axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown_signal())
-                .await
+                .await?;
         }
         Some((cert, key)) => {
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
@@ -76,9 +123,10 @@ pub async fn serve(store: Arc<dyn Store>, config: ServerConfig) -> std::io::Resu
             axum_server::bind_rustls(config.listen, tls)
                 .handle(handle)
                 .serve(app.into_make_service())
-                .await
+                .await?;
         }
     }
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -139,7 +187,7 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
         };
         let rpc = request::parse(&http)?;
         action.clone_from(&rpc.action);
-        let caller = authenticate(&app, &rpc).await?;
+        let caller = authenticate(&app, &rpc, format!("{}://{host}", app.scheme)).await?;
         account.clone_from(&caller.account_id);
         request::check_version(&rpc.version)?;
         if !actions::is_known(&rpc.action) {
@@ -209,7 +257,11 @@ async fn read_body(
 
 /// Key lookup, then signature, then time window, then nonce, so forged requests cannot
 /// burn nonces.
-async fn authenticate(app: &App, rpc: &request::RpcRequest) -> Result<Caller, ApiError> {
+async fn authenticate(
+    app: &App,
+    rpc: &request::RpcRequest,
+    base_url: String,
+) -> Result<Caller, ApiError> {
     let key_id = rpc.claim.access_key_id();
     let key = app.ctx.store.access_key(key_id).await?.ok_or_else(|| {
         ApiError::new(
@@ -249,7 +301,53 @@ async fn authenticate(app: &App, rpc: &request::RpcRequest) -> Result<Caller, Ap
     }
     Ok(Caller {
         account_id: key.account_id,
+        base_url,
     })
+}
+
+#[derive(serde::Deserialize)]
+struct DownloadQuery {
+    #[serde(rename = "Expires")]
+    expires: i64,
+    #[serde(rename = "Signature")]
+    signature: String,
+}
+
+/// Serves an object for a signed, unexpired download URL (Range requests included).
+async fn download(
+    State(app): State<Arc<App>>,
+    Path((bucket, key)): Path<(String, String)>,
+    query: Result<Query<DownloadQuery>, axum::extract::rejection::QueryRejection>,
+    req: Request,
+) -> Response {
+    let denied = |status: StatusCode, why: &'static str| (status, why).into_response();
+    let Ok(Query(q)) = query else {
+        return denied(
+            StatusCode::FORBIDDEN,
+            "Expires and Signature are required\n",
+        );
+    };
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    if check_bucket(&bucket).is_err() || check_key(&key).is_err() {
+        return denied(StatusCode::NOT_FOUND, "no such object\n");
+    }
+    if !app
+        .ctx
+        .storage
+        .verify(&bucket, &key, q.expires, &q.signature, now)
+    {
+        return denied(
+            StatusCode::FORBIDDEN,
+            "the URL is expired or its signature is wrong\n",
+        );
+    }
+    match app.ctx.storage.existing(&bucket, &key) {
+        Ok(path) => match ServeFile::new(path).oneshot(req).await {
+            Ok(r) => r.into_response(),
+            Err(e) => match e {},
+        },
+        Err(_) => denied(StatusCode::NOT_FOUND, "no such object\n"),
+    }
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

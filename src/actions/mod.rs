@@ -1,11 +1,22 @@
 //! Actions: one module per API area. Each action turns [`Params`] into domain input,
 //! calls the domain and the store, and returns a typed response body.
 
+mod categories;
+mod materials;
+mod media;
 mod projects;
+
+pub use media::run_probe_workers;
 
 use std::sync::Arc;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::domain::Cursor;
+use crate::media::storage::ObjectStorage;
 
 use crate::domain::project::Invalid;
 use crate::protocol::Envelope;
@@ -16,11 +27,20 @@ use crate::store::{Store, StoreError};
 /// What every action may use.
 pub struct Ctx {
     pub store: Arc<dyn Store>,
+    pub storage: ObjectStorage,
+    pub region: String,
+    /// Hosts of http(s) input URLs openice may fetch.
+    pub fetch_allow: Vec<String>,
+    /// Wakes the probe workers when media is registered.
+    pub probe_wakeup: tokio::sync::Notify,
+    pub probe_limits: crate::media::probe::ProbeLimits,
 }
 
 /// The authenticated caller.
 pub struct Caller {
     pub account_id: String,
+    /// `scheme://host` the caller reached openice at, for the URLs it answers.
+    pub base_url: String,
 }
 
 /// Every action openice implements, by its vendor name.
@@ -31,6 +51,20 @@ pub const ACTIONS: &[&str] = &[
     "DeleteEditingProjects",
     "SearchEditingProject",
     "ListEditingProjects",
+    "RegisterMediaInfo",
+    "GetMediaInfo",
+    "BatchGetMediaInfos",
+    "UpdateMediaInfo",
+    "DeleteMediaInfos",
+    "ListMediaBasicInfos",
+    "SearchMedia",
+    "AddCategory",
+    "UpdateCategory",
+    "DeleteCategory",
+    "GetCategories",
+    "AddEditingProjectMaterials",
+    "DeleteEditingProjectMaterials",
+    "GetEditingProjectMaterials",
 ];
 
 pub fn is_known(action: &str) -> bool {
@@ -59,6 +93,26 @@ pub async fn dispatch(
         "DeleteEditingProjects" => reply(request_id, projects::delete(ctx, caller, params).await?),
         "SearchEditingProject" => reply(request_id, projects::search(ctx, caller, params).await?),
         "ListEditingProjects" => reply(request_id, projects::list(ctx, caller, params).await?),
+        "RegisterMediaInfo" => reply(request_id, media::register(ctx, caller, params).await?),
+        "GetMediaInfo" => reply(request_id, media::get(ctx, caller, params).await?),
+        "BatchGetMediaInfos" => reply(request_id, media::batch_get(ctx, caller, params).await?),
+        "UpdateMediaInfo" => reply(request_id, media::update(ctx, caller, params).await?),
+        "DeleteMediaInfos" => reply(request_id, media::delete(ctx, caller, params).await?),
+        "ListMediaBasicInfos" => reply(request_id, media::list(ctx, caller, params).await?),
+        "SearchMedia" => reply(request_id, media::search(ctx, caller, params).await?),
+        "AddCategory" => reply(request_id, categories::add(ctx, caller, params).await?),
+        "UpdateCategory" => reply(request_id, categories::update(ctx, caller, params).await?),
+        "DeleteCategory" => reply(request_id, categories::delete(ctx, caller, params).await?),
+        "GetCategories" => reply(request_id, categories::get(ctx, caller, params).await?),
+        "AddEditingProjectMaterials" => {
+            reply(request_id, materials::add(ctx, caller, params).await?)
+        }
+        "DeleteEditingProjectMaterials" => {
+            reply(request_id, materials::delete(ctx, caller, params).await?)
+        }
+        "GetEditingProjectMaterials" => {
+            reply(request_id, materials::get(ctx, caller, params).await?)
+        }
         other => Err(unknown_action(other)),
     }
 }
@@ -72,6 +126,42 @@ fn reply<T: Serialize>(request_id: &str, body: T) -> Result<Vec<u8>, ApiError> {
         tracing::error!(error = %e, "response serialisation failed");
         ApiError::internal()
     })
+}
+
+/// An opaque NextToken: the last item's sort key, bound to the caller and the filters it
+/// was issued for.
+pub(crate) struct NextToken {
+    scope: String,
+}
+
+impl NextToken {
+    pub(crate) fn new(account_id: &str, filters: &impl std::fmt::Debug) -> Self {
+        let digest = Sha256::digest(format!("{account_id}\n{filters:?}").as_bytes());
+        NextToken {
+            scope: hex::encode(&digest[..8]),
+        }
+    }
+
+    pub(crate) fn encode(&self, cursor: &Cursor) -> String {
+        URL_SAFE_NO_PAD.encode(format!(
+            "1.{}.{}.{}",
+            self.scope, cursor.create_time, cursor.id
+        ))
+    }
+
+    pub(crate) fn decode(&self, token: &str) -> Result<Cursor, ApiError> {
+        let bad = || ApiError::invalid("NextToken", "It was not issued for this query.");
+        let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
+        let text = String::from_utf8(raw).map_err(|_| bad())?;
+        let mut parts = text.splitn(4, '.');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("1"), Some(s), Some(time), Some(id)) if s == self.scope => Ok(Cursor {
+                create_time: time.parse().map_err(|_| bad())?,
+                id: id.to_string(),
+            }),
+            _ => Err(bad()),
+        }
+    }
 }
 
 /// A body holding nothing but the RequestId.
@@ -91,5 +181,24 @@ impl From<StoreError> for ApiError {
             StoreError::Backend(sqlx::Error::PoolTimedOut) => ApiError::unavailable(),
             _ => ApiError::internal(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_bound_to_their_scope() {
+        let token = NextToken::new("acct", &("filters", 1));
+        let cursor = Cursor {
+            create_time: 42,
+            id: "abc".into(),
+        };
+        let t = token.encode(&cursor);
+        assert_eq!(token.decode(&t).unwrap(), cursor);
+        assert!(NextToken::new("other", &("filters", 1)).decode(&t).is_err());
+        assert!(NextToken::new("acct", &("filters", 2)).decode(&t).is_err());
+        assert!(token.decode("!!!").is_err());
     }
 }

@@ -1,20 +1,22 @@
 //! Editing-project actions: Create, Get, Update, Delete, Search and List.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Serialize;
-use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
-use super::{Caller, Ctx, Empty};
+use serde::Serialize;
+
+use super::materials::MaterialMaps;
+use super::{Caller, Ctx, Empty, NextToken};
+use crate::domain::Page;
+use crate::domain::media::InputLocation;
 use crate::domain::project::{
     EditingProject, EditingProjectUpdate, NewEditingProject, ProjectQuery, ProjectStatus,
-    TemplateType,
+    ProjectType, TemplateType,
 };
-use crate::domain::timeline::Timeline;
-use crate::domain::{Cursor, Page};
+use crate::domain::timeline::{ClipSource, Timeline};
 use crate::domain::{format_time, new_id, now_micros, parse_time};
 use crate::protocol::error::ApiError;
 use crate::protocol::params::Params;
+use crate::store::MediaKey;
 
 /// Most IDs one DeleteEditingProjects call may name.
 const MAX_DELETE_IDS: usize = 1000;
@@ -145,26 +147,110 @@ fn refuse_template(params: &Params) -> Result<(), ApiError> {
     ))
 }
 
-/// Duration of a timeline. Until the media library exists no source duration is known,
-/// so clips without Out count as 0 (decisions.md).
-fn duration(timeline: &Timeline) -> f64 {
-    timeline.duration(|_| None)
+/// Probed durations of the caller's media that a timeline references, by clip source.
+pub(super) async fn source_durations(
+    ctx: &Ctx,
+    account_id: &str,
+    timeline: &Timeline,
+) -> Result<HashMap<ClipSource, f64>, ApiError> {
+    let sources = timeline.sources();
+    let ids: Vec<String> = sources
+        .iter()
+        .filter_map(|s| match s {
+            ClipSource::MediaId(id) => Some(id.clone()),
+            ClipSource::MediaUrl(_) => None,
+        })
+        .collect();
+    let mut out: HashMap<ClipSource, f64> = ctx
+        .store
+        .media_many(account_id, &ids)
+        .await?
+        .into_iter()
+        .filter_map(|m| Some((ClipSource::MediaId(m.media_id), m.duration?)))
+        .collect();
+    for s in sources {
+        if let ClipSource::MediaUrl(url) = s
+            && let Ok(location) = InputLocation::parse(url, "Timeline")
+            && let Some(m) = ctx
+                .store
+                .media_by(account_id, MediaKey::Location(&location.canonical()))
+                .await?
+            && let Some(d) = m.duration
+        {
+            out.insert(s.clone(), d);
+        }
+    }
+    Ok(out)
+}
+
+/// A timeline parameter with what storing it needs: the media it references and the
+/// durations of their probed sources.
+struct TimelineInput {
+    raw: String,
+    timeline: Timeline,
+    durations: HashMap<ClipSource, f64>,
+}
+
+async fn timeline_input(
+    ctx: &Ctx,
+    caller: &Caller,
+    params: &Params,
+) -> Result<Option<TimelineInput>, ApiError> {
+    let Some((raw, timeline)) = timeline_param(params)? else {
+        return Ok(None);
+    };
+    let durations = source_durations(ctx, &caller.account_id, &timeline).await?;
+    Ok(Some(TimelineInput {
+        raw,
+        timeline,
+        durations,
+    }))
+}
+
+impl TimelineInput {
+    fn media_ids(input: &Option<Self>) -> Vec<String> {
+        input
+            .as_ref()
+            .map(|t| t.timeline.media_ids())
+            .unwrap_or_default()
+    }
+
+    fn split(input: Option<Self>) -> (Option<(String, Timeline)>, HashMap<ClipSource, f64>) {
+        match input {
+            Some(t) => (Some((t.raw, t.timeline)), t.durations),
+            None => (None, HashMap::new()),
+        }
+    }
 }
 
 pub async fn create(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ProjectBody, ApiError> {
     refuse_template(params)?;
     params.parse::<TemplateType>("TemplateType")?;
+    let materials = match params.non_empty("MaterialMaps")? {
+        Some(raw) => MaterialMaps::parse(raw)?,
+        None => MaterialMaps::default(),
+    };
+    materials.check_owned(ctx, caller).await?;
+    let input = timeline_input(ctx, caller, params).await?;
+    let media_ids = TimelineInput::media_ids(&input);
+    let (timeline, durations) = TimelineInput::split(input);
     let new = NewEditingProject {
         title: params.required("Title")?.to_string(),
         description: params.raw("Description").map(str::to_string),
-        timeline: timeline_param(params)?,
+        timeline,
         cover_url: params.raw("CoverURL").map(str::to_string),
         project_type: params.parse("ProjectType")?,
         business_config: params.non_empty("BusinessConfig")?.map(str::to_string),
     };
-    let project =
-        EditingProject::create(&caller.account_id, new_id(), new, now_micros(), duration)?;
-    ctx.store.insert_project(&project).await?;
+    let project = EditingProject::create(&caller.account_id, new_id(), new, now_micros(), |t| {
+        t.duration(|s| durations.get(s).copied())
+    })?;
+    ctx.store.insert_project(&project, &media_ids).await?;
+    if !materials.is_empty() {
+        ctx.store
+            .add_materials(&caller.account_id, &project.project_id, &materials.pairs())
+            .await?;
+    }
     Ok(ProjectBody {
         project: ProjectView::of(project, View::Created),
     })
@@ -196,23 +282,44 @@ pub async fn get(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ProjectB
 pub async fn update(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty, ApiError> {
     let project_id = params.required("ProjectId")?;
     refuse_template(params)?;
-    let update = EditingProjectUpdate {
-        title: params.non_empty("Title")?.map(str::to_string),
-        description: params.raw("Description").map(str::to_string),
-        timeline: timeline_param(params)?,
-        cover_url: params.raw("CoverURL").map(str::to_string),
-        business_status: params.parse("BusinessStatus")?,
-    };
+    let title = params.non_empty("Title")?.map(str::to_string);
+    let business_status = params.parse("BusinessStatus")?;
     let mut project = ctx
         .store
         .project(&caller.account_id, project_id)
         .await?
         .ok_or_else(ApiError::project_not_found)?;
-    project.apply(update, now_micros(), duration)?;
-    if !ctx.store.update_project(&project).await? {
+    let input = timeline_input(ctx, caller, params).await?;
+    let new_timeline = input.is_some();
+    let mut media_ids = TimelineInput::media_ids(&input);
+    let (timeline, durations) = TimelineInput::split(input);
+    let update = EditingProjectUpdate {
+        title,
+        description: params.raw("Description").map(str::to_string),
+        timeline,
+        cover_url: params.raw("CoverURL").map(str::to_string),
+        business_status,
+    };
+    project.apply(update, now_micros(), |t| {
+        t.duration(|s| durations.get(s).copied())
+    })?;
+    if !new_timeline {
+        media_ids = stored_timeline_media(&project);
+    }
+    if !ctx.store.update_project(&project, &media_ids).await? {
         return Err(ApiError::project_not_found());
     }
     Ok(Empty {})
+}
+
+/// The media IDs of the timeline already stored with a project (it was valid when stored).
+pub(super) fn stored_timeline_media(project: &EditingProject) -> Vec<String> {
+    project
+        .timeline
+        .as_deref()
+        .and_then(|raw| Timeline::parse(raw).ok())
+        .map(|t| t.media_ids())
+        .unwrap_or_default()
 }
 
 pub async fn delete(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty, ApiError> {
@@ -258,7 +365,8 @@ fn query_filters(params: &Params) -> Result<ProjectQuery, ApiError> {
     let query = ProjectQuery {
         create_source: params.parse("CreateSource")?,
         start_time: time("StartTime")?,
-        end_time: time("EndTime")?,
+        // Times are answered at second precision, so EndTime covers its whole second.
+        end_time: time("EndTime")?.map(|t| t + 999_999),
         statuses: params.list::<ProjectStatus>("Status")?.unwrap_or_default(),
         template_type,
         project_type: params.parse("ProjectType")?,
@@ -294,6 +402,10 @@ pub async fn search(
     params: &Params,
 ) -> Result<ProjectListBody, ApiError> {
     let mut query = query_filters(params)?;
+    // SearchEditingProject documents EditingProject as the default; List has none.
+    query
+        .project_type
+        .get_or_insert(ProjectType::EditingProject);
     let page_size = params.int_in("PageSize", 1..=100)?.unwrap_or(10) as u32;
     let page_no = params.int_in("PageNo", 1..=1_000_000)?.unwrap_or(1) as u32;
     query.page = Page::Number { page_no, page_size };
@@ -321,10 +433,10 @@ pub async fn list(
     let mut query = query_filters(params)?;
     query.keyword = params.non_empty("Keyword")?.map(str::to_string);
     let limit = params.int_in("MaxResults", 1..=100)?.unwrap_or(10) as u32;
-    let scope = token_scope(&caller.account_id, &query);
+    let token = NextToken::new(&caller.account_id, &query);
     let cursor = params
         .non_empty("NextToken")?
-        .map(|t| decode_token(t, &scope))
+        .map(|t| token.decode(t))
         .transpose()?;
     query.page = Page::After { cursor, limit };
     let page = ctx
@@ -339,56 +451,13 @@ pub async fn list(
             .collect(),
         total_count: None,
         max_results: limit,
-        next_token: page.next.map(|c| encode_token(&c, &scope)),
+        next_token: page.next.map(|c| token.encode(&c)),
     })
-}
-
-/// Binds a NextToken to the caller and the filters it was issued for.
-fn token_scope(account_id: &str, query: &ProjectQuery) -> String {
-    let digest = Sha256::digest(format!("{account_id}\n{query:?}").as_bytes());
-    hex::encode(&digest[..8])
-}
-
-fn encode_token(cursor: &Cursor, scope: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("1.{scope}.{}.{}", cursor.create_time, cursor.id))
-}
-
-fn decode_token(token: &str, scope: &str) -> Result<Cursor, ApiError> {
-    let bad = || ApiError::invalid("NextToken", "It was not issued for this query.");
-    let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
-    let text = String::from_utf8(raw).map_err(|_| bad())?;
-    let mut parts = text.splitn(4, '.');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("1"), Some(s), Some(time), Some(id)) if s == scope => Ok(Cursor {
-            create_time: time.parse().map_err(|_| bad())?,
-            id: id.to_string(),
-        }),
-        _ => Err(bad()),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens_are_bound_to_their_scope() {
-        let q = ProjectQuery::default();
-        let scope = token_scope("acct", &q);
-        let cursor = Cursor {
-            create_time: 42,
-            id: "abc".into(),
-        };
-        let token = encode_token(&cursor, &scope);
-        assert_eq!(decode_token(&token, &scope).unwrap(), cursor);
-        assert!(decode_token(&token, &token_scope("other", &q)).is_err());
-        let asc = ProjectQuery {
-            ascending: true,
-            ..ProjectQuery::default()
-        };
-        assert!(decode_token(&token, &token_scope("acct", &asc)).is_err());
-        assert!(decode_token("!!!", &scope).is_err());
-    }
 
     #[test]
     fn views_carry_the_vendor_types() {
@@ -400,7 +469,7 @@ mod tests {
                 ..Default::default()
             },
             0,
-            duration,
+            |_| 0.0,
         )
         .unwrap();
         let created = serde_json::to_value(ProjectView::of(p.clone(), View::Created)).unwrap();

@@ -343,6 +343,173 @@ impl MediaUpdate {
     }
 }
 
+/// One condition of a media listing; conditions are joined with AND.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaCond {
+    MediaId(Vec<String>),
+    TitleEq(String),
+    /// Substring of the title.
+    TitleLike(String),
+    MediaType(Vec<MediaType>),
+    BusinessType(Vec<BusinessType>),
+    Source(Vec<MediaSource>),
+    Status(Vec<MediaStatus>),
+    CateId(Vec<i64>),
+    /// Any of these tags.
+    Tag(Vec<String>),
+    /// Created strictly after.
+    CreatedAfter(Micros),
+    /// Created at or before.
+    CreatedUntil(Micros),
+}
+
+/// Filters, order and page of ListMediaBasicInfos and SearchMedia.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MediaQuery {
+    pub conditions: Vec<MediaCond>,
+    pub ascending: bool,
+    pub page: super::Page,
+}
+
+/// Parses the supported subset of SearchMedia's `Match`: conditions `field = 'v'`,
+/// `field in ('a', 'b')` and `title like '%v%'` joined by `and`, over title, mediaType,
+/// businessType, status, cateId, mediaTags and source.
+pub fn parse_match(expr: &str) -> Result<Vec<MediaCond>, String> {
+    let tokens = match_tokens(expr)?;
+    let mut out = Vec::new();
+    let mut i = 0;
+    let word = |i: usize| tokens.get(i).map(|t| t.as_str()).unwrap_or("");
+    loop {
+        let field = word(i);
+        let op = word(i + 1).to_ascii_lowercase();
+        i += 2;
+        let values: Vec<String> = match op.as_str() {
+            "=" | "like" => {
+                let v = literal(word(i))?;
+                i += 1;
+                vec![v]
+            }
+            "in" => {
+                if word(i) != "(" {
+                    return Err("Expected ( after in.".into());
+                }
+                i += 1;
+                let mut vals = Vec::new();
+                loop {
+                    vals.push(literal(word(i))?);
+                    i += 1;
+                    match word(i) {
+                        "," => i += 1,
+                        ")" => {
+                            i += 1;
+                            break;
+                        }
+                        other => return Err(format!("Unexpected \"{other}\" in a value list.")),
+                    }
+                }
+                vals
+            }
+            other => {
+                return Err(format!(
+                    "Unsupported operator \"{other}\"; use =, in or like."
+                ));
+            }
+        };
+        out.push(match (field, op.as_str()) {
+            ("title", "like") => {
+                let v = &values[0];
+                let inner = v
+                    .strip_prefix('%')
+                    .and_then(|v| v.strip_suffix('%'))
+                    .unwrap_or(v);
+                MediaCond::TitleLike(inner.to_string())
+            }
+            ("title", "=") => MediaCond::TitleEq(values[0].clone()),
+            ("title", _) => return Err("title supports = and like.".into()),
+            (_, "like") => return Err(format!("like is supported for title only, not {field}.")),
+            ("mediaType", _) => MediaCond::MediaType(parse_all(&values)?),
+            ("businessType", _) => MediaCond::BusinessType(parse_all(&values)?),
+            ("status", _) => MediaCond::Status(parse_all(&values)?),
+            ("source", _) => MediaCond::Source(parse_all(&values)?),
+            ("mediaTags", _) => MediaCond::Tag(values),
+            ("cateId", _) => MediaCond::CateId(
+                values
+                    .iter()
+                    .map(|v| {
+                        v.parse()
+                            .map_err(|_| format!("cateId {v} is not an integer."))
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            _ => return Err(format!("Unsupported field \"{field}\".")),
+        });
+        match word(i).to_ascii_lowercase().as_str() {
+            "" => return Ok(out),
+            "and" => i += 1,
+            other => return Err(format!("Expected and, found \"{other}\".")),
+        }
+    }
+}
+
+/// Splits a Match expression into words, quoted literals (kept with their quotes) and
+/// the punctuation `( ) , =`.
+fn match_tokens(expr: &str) -> Result<Vec<String>, String> {
+    let mut tokens = Vec::new();
+    let mut chars = expr.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        match c {
+            c if c.is_whitespace() => {
+                chars.next();
+            }
+            '(' | ')' | ',' | '=' => {
+                tokens.push(c.to_string());
+                chars.next();
+            }
+            '\'' | '"' => {
+                chars.next();
+                let mut lit = String::from("'");
+                loop {
+                    match chars.next() {
+                        Some(x) if x == c => break,
+                        Some(x) => lit.push(x),
+                        None => return Err("Unterminated quoted value.".into()),
+                    }
+                }
+                tokens.push(lit);
+            }
+            _ => {
+                let mut w = String::new();
+                while let Some(&x) = chars.peek() {
+                    if x.is_whitespace() || "(),='\"".contains(x) {
+                        break;
+                    }
+                    w.push(x);
+                    chars.next();
+                }
+                tokens.push(w);
+            }
+        }
+    }
+    if tokens.len() > 200 {
+        return Err("The expression is too long.".into());
+    }
+    Ok(tokens)
+}
+
+fn parse_all<T: std::str::FromStr<Err = String>>(values: &[String]) -> Result<Vec<T>, String> {
+    values.iter().map(|v| v.parse()).collect()
+}
+
+fn literal(token: &str) -> Result<String, String> {
+    match token.strip_prefix('\'') {
+        Some(v) => Ok(v.to_string()),
+        None if !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(token.to_string())
+        }
+        None => Err(format!("Expected a quoted value, found \"{token}\".")),
+    }
+}
+
 /// The media type a file name suggests, for registrations without MediaType.
 pub fn media_type_from_name(name: &str) -> Option<MediaType> {
     let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
@@ -388,6 +555,35 @@ mod tests {
             p("https://example.com/v.mp4").unwrap(),
             InputLocation::Remote { host, .. } if host == "example.com"
         ));
+    }
+
+    #[test]
+    fn match_subset() {
+        let c =
+            parse_match("title like '%cat%' and mediaType in ('video', 'audio') and cateId = 3")
+                .unwrap();
+        assert_eq!(
+            c,
+            vec![
+                MediaCond::TitleLike("cat".into()),
+                MediaCond::MediaType(vec![MediaType::Video, MediaType::Audio]),
+                MediaCond::CateId(vec![3]),
+            ]
+        );
+        assert_eq!(
+            parse_match("mediaTags = 'a b'").unwrap(),
+            vec![MediaCond::Tag(vec!["a b".into()])]
+        );
+        for bad in [
+            "title",
+            "foo = 'x'",
+            "title = 'x' or status = 'Normal'",
+            "mediaType = 'movie'",
+            "title = 'x",
+            "status like 'N%'",
+        ] {
+            assert!(parse_match(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Pure rules in the vendor's vocabulary: no I/O, no HTTP.
 
 pub mod account;
+pub mod category;
 pub mod media;
 pub mod project;
 pub mod timeline;

@@ -686,8 +686,8 @@ impl<'de> Visitor<'de> for TracksSeed<'_> {
         loop {
             let seed = TrackSeed {
                 ctx: self.ctx,
-                loc: Loc::Track(self.fam, tracks.len()),
                 fam: self.fam,
+                track: tracks.len(),
             };
             match seq.next_element_seed(seed)? {
                 Some(track) => tracks.push(track),
@@ -699,13 +699,14 @@ impl<'de> Visitor<'de> for TracksSeed<'_> {
 
 struct TrackSeed<'c> {
     ctx: &'c Ctx,
-    loc: Loc,
     fam: &'static Family,
+    track: usize,
 }
 
 impl TrackSeed<'_> {
     fn wrong<E: de::Error>(&self) -> E {
-        self.ctx.fail(self.loc.err("", "must be an object"))
+        self.ctx
+            .fail(Loc::Track(self.fam, self.track).err("", "must be an object"))
     }
 }
 
@@ -749,7 +750,8 @@ impl<'de> Visitor<'de> for TrackSeed<'_> {
                 Some(2) => {
                     let seed = ClipsSeed {
                         ctx: self.ctx,
-                        loc: self.loc,
+                        fam: self.fam,
+                        track: self.track,
                     };
                     clips = map.next_value_seed(seed)?;
                 }
@@ -758,9 +760,10 @@ impl<'de> Visitor<'de> for TrackSeed<'_> {
                 }
             }
         }
+        let loc = Loc::Track(self.fam, self.track);
         let fail = |e| self.ctx.fail(e);
         let role = match self.fam.family {
-            TrackFamily::Video => match string(ty, "Type", self.loc).map_err(fail)? {
+            TrackFamily::Video => match string(ty, "Type", loc).map_err(fail)?.as_deref() {
                 Some(t)
                     if t.eq_ignore_ascii_case("Effect") || t.eq_ignore_ascii_case("Subtitle") =>
                 {
@@ -772,7 +775,7 @@ impl<'de> Visitor<'de> for TrackSeed<'_> {
             TrackFamily::Audio => Role::Audio,
             TrackFamily::Subtitle | TrackFamily::Effect => Role::Other,
         };
-        let main = boolean(main, "MainTrack", self.loc).map_err(fail)? == Some(true);
+        let main = boolean(main, "MainTrack", loc).map_err(fail)? == Some(true);
         Ok(Track {
             role,
             main: main && role != Role::Other,
@@ -781,19 +784,18 @@ impl<'de> Visitor<'de> for TrackSeed<'_> {
     }
 }
 
-/// The clip list of one track (`null` = none); `loc` is the track's.
+/// The clip list of one track (`null` = none).
 struct ClipsSeed<'c> {
     ctx: &'c Ctx,
-    loc: Loc,
+    fam: &'static Family,
+    track: usize,
 }
 
 impl ClipsSeed<'_> {
     fn wrong<E: de::Error>(&self) -> E {
-        let Loc::Track(fam, _) = self.loc else {
-            unreachable!("a clip list sits in a track")
-        };
+        let loc = Loc::Track(self.fam, self.track);
         self.ctx
-            .fail(self.loc.err(fam.clips_key, "must be an array"))
+            .fail(loc.err(self.fam.clips_key, "must be an array"))
     }
 }
 
@@ -817,9 +819,7 @@ impl<'de> Visitor<'de> for ClipsSeed<'_> {
         Err(self.wrong())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let Loc::Track(fam, t) = self.loc else {
-            unreachable!("a clip list sits in a track")
-        };
+        let (fam, t) = (self.fam, self.track);
         let mut clips = Vec::new();
         loop {
             let seed = ClipSeed {
@@ -1387,6 +1387,34 @@ mod tests {
     }
 
     #[test]
+    fn skipped_values_obey_the_same_json_limits_as_a_value() {
+        let deep = format!(
+            r#"{{"VideoTracks":[{{"VideoTrackClips":[{{"MediaId":"v6","Extra":{}1{}}}]}}]}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        assert!(reason(&deep).contains("recursion limit"));
+        let huge = r#"{"VideoTracks":[{"Id":1e400,"VideoTrackClips":[]}]}"#;
+        assert!(reason(huge).starts_with("Timeline is not valid JSON"));
+        let nested_ok = format!(r#"{{"From":{}1{}}}"#, "[".repeat(100), "]".repeat(100));
+        assert!(Timeline::parse(&nested_ok).is_ok());
+    }
+
+    #[test]
+    fn duplicate_keys_take_the_last_value_like_a_json_value() {
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaId":"v6","Out":2,"Out":4}]}],
+                    "MaxDuration":1,"MaxDuration":null}"#;
+        assert_eq!(dur(t), 4.0);
+    }
+
+    #[test]
+    fn top_level_must_be_an_object() {
+        assert_eq!(reason(" \n [1]"), "Timeline must be a JSON object");
+        assert!(reason("  x").starts_with("Timeline is not valid JSON"));
+        assert!(reason("[").starts_with("Timeline is not valid JSON"));
+    }
+
+    #[test]
     fn rejects_wrong_types_naming_the_path() {
         let cases = [
             (r#"{"VideoTracks":{}}"#, "VideoTracks must be an array"),
@@ -1591,6 +1619,13 @@ mod tests {
     }
 
     #[test]
+    fn timeline_can_be_shared_across_threads() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Timeline>();
+        assert_send_sync::<TimelineError>();
+    }
+
+    #[test]
     fn large_timeline_sums_up() {
         let clips: Vec<Value> = (0..10_000)
             .map(|i| json!({"MediaId": format!("m{}", i % 100), "In": 1, "Out": 3.5, "Effects": [{"Type": "Volume", "Gain": 1}]}))
@@ -1696,8 +1731,15 @@ mod tests {
         }
 
         #[test]
-        fn parse_never_panics_on_json_like_text(s in r#"[\[\]{}":,.0-9eE+ -]{0,40}|\{"(VideoTracks|AudioTracks|MaxDuration)":[\[\]{}":,.0-9a-zA-Z -]{0,60}"#) {
-            let _ = Timeline::parse(&s);
+        fn accepted_text_always_parses_as_a_json_value(
+            s in r#"[\[\]{}":,.0-9eE+ -]{0,40}|\{"(VideoTracks|AudioTracks|MaxDuration)":[\[\]{}":,.0-9a-zA-Z -]{0,60}"#,
+        ) {
+            if let Ok(t) = Timeline::parse(&s) {
+                if !s.trim().is_empty() {
+                    prop_assert!(serde_json::from_str::<Value>(&s).is_ok());
+                }
+                prop_assert!(t.value().is_object());
+            }
         }
 
         #[test]

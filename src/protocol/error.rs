@@ -25,6 +25,8 @@ error_codes! {
     MissingParameter => ("MissingParameter", 400),
     InvalidParameter => ("InvalidParameter", 400),
     ProjectNotFound => ("ProjectNotFound", 404),
+    MediaAlreadyExist => ("MediaAlreadyExist", 409),
+    NoMatchedInputUrl => ("NoMatchedInputUrl", 404),
     InvalidActionNotFound => ("InvalidAction.NotFound", 404),
     InvalidVersion => ("InvalidVersion", 400),
     InvalidAccessKeyIdNotFound => ("InvalidAccessKeyId.NotFound", 404),

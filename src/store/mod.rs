@@ -12,7 +12,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::domain::account::{AccessKey, Account};
-use crate::domain::project::{EditingProject, ProjectQuery, ProjectStatus, ProjectType};
+use crate::domain::category::{Category, CategoryType};
+use crate::domain::media::{MediaCond, MediaInfo, MediaQuery};
+use crate::domain::project::{EditingProject, ProjectQuery, ProjectStatus};
 use crate::domain::{Cursor, Page, Paged};
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +38,9 @@ pub trait Store: Send + Sync + 'static {
     /// Cheap round trip for `/healthz`.
     async fn ping(&self) -> StoreResult<()>;
 
+    /// The stored value of a server-wide setting, storing `value` first if there is none.
+    async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String>;
+
     async fn account_count(&self) -> StoreResult<u64>;
     /// Creates an account with its first key, atomically. A taken name is a `Conflict`.
     async fn create_account(&self, account: &Account, key: &AccessKey) -> StoreResult<()>;
@@ -49,21 +54,133 @@ pub trait Store: Send + Sync + 'static {
     -> StoreResult<bool>;
     async fn delete_access_key(&self, access_key_id: &str) -> StoreResult<bool>;
 
-    async fn insert_project(&self, project: &EditingProject) -> StoreResult<()>;
+    /// Inserts a project with the media IDs its timeline references.
+    async fn insert_project(
+        &self,
+        project: &EditingProject,
+        timeline_media: &[String],
+    ) -> StoreResult<()>;
     async fn project(
         &self,
         account_id: &str,
         project_id: &str,
     ) -> StoreResult<Option<EditingProject>>;
-    /// Replaces the stored project; false when it no longer exists.
-    async fn update_project(&self, project: &EditingProject) -> StoreResult<bool>;
-    /// Deletes the caller's projects among `project_ids`; others' IDs are ignored.
+    /// Replaces the stored project (and its timeline's media links); false when it no
+    /// longer exists.
+    async fn update_project(
+        &self,
+        project: &EditingProject,
+        timeline_media: &[String],
+    ) -> StoreResult<bool>;
+    /// The caller's projects whose timeline references `media_id`.
+    async fn projects_using_media(
+        &self,
+        account_id: &str,
+        media_id: &str,
+    ) -> StoreResult<Vec<String>>;
+    /// Deletes the caller's projects among `project_ids` with their material links;
+    /// others' IDs are ignored.
     async fn delete_projects(&self, account_id: &str, project_ids: &[String]) -> StoreResult<u64>;
     async fn search_projects(
         &self,
         account_id: &str,
         query: &ProjectQuery,
     ) -> StoreResult<Paged<EditingProject>>;
+
+    /// The bucket's owner, making `account_id` the owner if the bucket has none yet.
+    async fn claim_bucket(&self, bucket: &str, account_id: &str) -> StoreResult<String>;
+    async fn bucket_owner(&self, bucket: &str) -> StoreResult<Option<String>>;
+
+    /// A taken location, ReferenceId or ClientToken is a `Conflict`. With `replace`, the
+    /// media it names is deleted in the same transaction (RegisterMediaInfo `Overwrite`).
+    async fn insert_media(&self, media: &MediaInfo, replace: Option<&str>) -> StoreResult<()>;
+    async fn media(&self, account_id: &str, media_id: &str) -> StoreResult<Option<MediaInfo>>;
+    async fn media_by(&self, account_id: &str, key: MediaKey<'_>)
+    -> StoreResult<Option<MediaInfo>>;
+    /// The caller's media among `media_ids`, in no particular order.
+    async fn media_many(
+        &self,
+        account_id: &str,
+        media_ids: &[String],
+    ) -> StoreResult<Vec<MediaInfo>>;
+    /// Replaces the stored media; false when it no longer exists. A taken ReferenceId is a `Conflict`.
+    async fn update_media(&self, media: &MediaInfo) -> StoreResult<bool>;
+    /// Deletes media and their project-material links; returns the deleted rows.
+    async fn delete_media(
+        &self,
+        account_id: &str,
+        media_ids: &[String],
+    ) -> StoreResult<Vec<MediaInfo>>;
+    async fn search_media(
+        &self,
+        account_id: &str,
+        query: &MediaQuery,
+    ) -> StoreResult<Paged<MediaInfo>>;
+    /// Moves the oldest `Init` media to `Preparing` and returns it (any account).
+    async fn claim_probe(&self) -> StoreResult<Option<MediaInfo>>;
+    /// Puts media left `Preparing` by a stopped server back in the queue.
+    async fn requeue_probes(&self) -> StoreResult<u64>;
+    /// Stores a probe's outcome unless the media was deleted or re-registered meanwhile.
+    async fn finish_probe(&self, media: &MediaInfo) -> StoreResult<bool>;
+
+    async fn insert_category(&self, category: &Category) -> StoreResult<i64>;
+    async fn category(&self, account_id: &str, cate_id: i64) -> StoreResult<Option<Category>>;
+    async fn rename_category(
+        &self,
+        account_id: &str,
+        cate_id: i64,
+        name: &str,
+    ) -> StoreResult<bool>;
+    /// Deletes a category with its subcategories; their media become uncategorised.
+    async fn delete_category(&self, account_id: &str, cate_id: i64) -> StoreResult<bool>;
+    /// Children of `parent_id` (`-1` for roots) of one type, with each child's own child count.
+    async fn child_categories(
+        &self,
+        account_id: &str,
+        parent_id: i64,
+        cate_type: CategoryType,
+        ascending: bool,
+        page: &Page,
+    ) -> StoreResult<Paged<(Category, u64)>>;
+
+    /// Attaches materials (type, ID) to a project; existing links are kept.
+    async fn add_materials(
+        &self,
+        account_id: &str,
+        project_id: &str,
+        materials: &[(String, String)],
+    ) -> StoreResult<()>;
+    async fn delete_materials(
+        &self,
+        account_id: &str,
+        project_id: &str,
+        material_type: &str,
+        material_ids: &[String],
+    ) -> StoreResult<()>;
+    /// (type, ID) pairs attached to a project, oldest first.
+    async fn materials(
+        &self,
+        account_id: &str,
+        project_id: &str,
+    ) -> StoreResult<Vec<(String, String)>>;
+}
+
+/// Unique keys of a media asset besides its ID.
+#[derive(Debug, Clone, Copy)]
+pub enum MediaKey<'a> {
+    Location(&'a str),
+    ReferenceId(&'a str),
+    ClientToken(&'a str),
+}
+
+impl MediaKey<'_> {
+    fn column_and_value(&self) -> (&'static str, &str) {
+        match self {
+            MediaKey::Location(v) => ("location", v),
+            MediaKey::ReferenceId(v) => ("reference_id", v),
+            MediaKey::ClientToken(v) => ("client_token", v),
+        }
+    }
 }
 
 /// Opens the store a URL names: `postgres://…` or `sqlite://…`; anything else is a path
@@ -232,6 +349,191 @@ impl From<AccountRow> for Account {
     }
 }
 
+const MEDIA_COLUMNS: &str = "account_id, media_id, input_url, location, media_type, \
+     business_type, source, title, description, category, cate_id, media_tags, cover_url, \
+     user_data, reference_id, status, create_time, modified_time, probe, duration, file_size, \
+     client_token, need_snapshot";
+
+const INSERT_MEDIA: &str = "INSERT INTO media (account_id, media_id, input_url, location, \
+     media_type, business_type, source, title, description, category, cate_id, media_tags, \
+     cover_url, user_data, reference_id, status, create_time, modified_time, probe, duration, \
+     file_size, client_token, need_snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+     $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)";
+
+const UPDATE_MEDIA: &str = "UPDATE media SET input_url = $3, location = $4, media_type = $5, \
+     business_type = $6, source = $7, title = $8, description = $9, category = $10, \
+     cate_id = $11, media_tags = $12, cover_url = $13, user_data = $14, reference_id = $15, \
+     status = $16, create_time = $17, modified_time = $18, probe = $19, duration = $20, \
+     file_size = $21, client_token = $22, need_snapshot = $23 \
+     WHERE account_id = $1 AND media_id = $2";
+
+/// Binds a [`MediaInfo`] to `$1..$23` in `MEDIA_COLUMNS` order.
+macro_rules! bind_media {
+    ($query:expr, $m:expr) => {{
+        let m = $m;
+        $query
+            .bind(&m.account_id)
+            .bind(&m.media_id)
+            .bind(&m.input_url)
+            .bind(&m.location)
+            .bind(m.media_type.map(|t| t.as_str()))
+            .bind(m.business_type.map(|t| t.as_str()))
+            .bind(m.source.as_str())
+            .bind(&m.title)
+            .bind(&m.description)
+            .bind(&m.category)
+            .bind(m.cate_id)
+            .bind(m.media_tags.join(","))
+            .bind(&m.cover_url)
+            .bind(&m.user_data)
+            .bind(&m.reference_id)
+            .bind(m.status.as_str())
+            .bind(m.create_time)
+            .bind(m.modified_time)
+            .bind(&m.probe)
+            .bind(m.duration)
+            .bind(m.file_size)
+            .bind(&m.client_token)
+            .bind(i64::from(m.need_snapshot))
+    }};
+}
+use bind_media;
+
+#[derive(sqlx::FromRow)]
+struct MediaRow {
+    account_id: String,
+    media_id: String,
+    input_url: String,
+    location: String,
+    media_type: Option<String>,
+    business_type: Option<String>,
+    source: String,
+    title: String,
+    description: Option<String>,
+    category: Option<String>,
+    cate_id: Option<i64>,
+    media_tags: String,
+    cover_url: Option<String>,
+    user_data: Option<String>,
+    reference_id: Option<String>,
+    status: String,
+    create_time: i64,
+    modified_time: i64,
+    probe: Option<String>,
+    duration: Option<f64>,
+    file_size: Option<i64>,
+    client_token: Option<String>,
+    need_snapshot: i64,
+}
+
+impl TryFrom<MediaRow> for MediaInfo {
+    type Error = StoreError;
+    fn try_from(r: MediaRow) -> StoreResult<Self> {
+        Ok(MediaInfo {
+            media_type: parse_stored_opt("media_type", r.media_type)?,
+            business_type: parse_stored_opt("business_type", r.business_type)?,
+            source: parse_stored("source", &r.source)?,
+            status: parse_stored("status", &r.status)?,
+            media_tags: r
+                .media_tags
+                .split(',')
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect(),
+            account_id: r.account_id,
+            media_id: r.media_id,
+            input_url: r.input_url,
+            location: r.location,
+            title: r.title,
+            description: r.description,
+            category: r.category,
+            cate_id: r.cate_id,
+            cover_url: r.cover_url,
+            user_data: r.user_data,
+            reference_id: r.reference_id,
+            create_time: r.create_time,
+            modified_time: r.modified_time,
+            probe: r.probe,
+            duration: r.duration,
+            file_size: r.file_size,
+            client_token: r.client_token,
+            need_snapshot: r.need_snapshot != 0,
+        })
+    }
+}
+
+const CATEGORY_COLUMNS: &str =
+    "account_id, cate_id, cate_name, parent_id, level, cate_type, create_time";
+
+#[derive(sqlx::FromRow)]
+struct CategoryRow {
+    account_id: String,
+    cate_id: i64,
+    cate_name: String,
+    parent_id: i64,
+    level: i64,
+    cate_type: String,
+    create_time: i64,
+}
+
+impl TryFrom<CategoryRow> for Category {
+    type Error = StoreError;
+    fn try_from(r: CategoryRow) -> StoreResult<Self> {
+        Ok(Category {
+            cate_type: parse_stored("cate_type", &r.cate_type)?,
+            account_id: r.account_id,
+            cate_id: r.cate_id,
+            cate_name: r.cate_name,
+            parent_id: r.parent_id,
+            level: r.level,
+            create_time: r.create_time,
+        })
+    }
+}
+
+fn media_sql(account_id: &str, q: &MediaQuery) -> SearchSql {
+    let text = |s: &str| Bind::Text(s.to_string());
+    let mut w = Where {
+        sql: String::from("account_id = $1"),
+        binds: vec![text(account_id)],
+    };
+    fn any_of<T>(w: &mut Where, column: &str, values: &[T], bind: impl Fn(&T) -> Bind) {
+        let marks = vec!["?"; values.len()].join(", ");
+        if values.is_empty() {
+            w.and("1 = 0", []);
+        } else {
+            w.and(&format!("{column} IN ({marks})"), values.iter().map(bind));
+        }
+    }
+    for c in &q.conditions {
+        match c {
+            MediaCond::MediaId(v) => any_of(&mut w, "media_id", v, |s| text(s)),
+            MediaCond::TitleEq(t) => w.and("title = ?", [text(t)]),
+            MediaCond::TitleLike(t) => w.and(
+                "title LIKE ? ESCAPE '\\'",
+                [Bind::Text(format!("%{}%", escape_like(t)))],
+            ),
+            MediaCond::MediaType(v) => any_of(&mut w, "media_type", v, |s| text(s.as_str())),
+            MediaCond::BusinessType(v) => any_of(&mut w, "business_type", v, |s| text(s.as_str())),
+            MediaCond::Source(v) => any_of(&mut w, "source", v, |s| text(s.as_str())),
+            MediaCond::Status(v) => any_of(&mut w, "status", v, |s| text(s.as_str())),
+            MediaCond::CateId(v) => any_of(&mut w, "cate_id", v, |i| Bind::Int(*i)),
+            MediaCond::Tag(tags) => {
+                let clause =
+                    vec!["(',' || media_tags || ',') LIKE ? ESCAPE '\\'"; tags.len()].join(" OR ");
+                w.and(
+                    &format!("({clause})"),
+                    tags.iter()
+                        .map(|t| Bind::Text(format!("%,{},%", escape_like(t)))),
+                );
+            }
+            MediaCond::CreatedAfter(t) => w.and("create_time > ?", [Bind::Int(*t)]),
+            MediaCond::CreatedUntil(t) => w.and("create_time <= ?", [Bind::Int(*t)]),
+        }
+    }
+    w.paged("media", MEDIA_COLUMNS, "media_id", q.ascending, &q.page)
+}
+
 /// A value bound to a search placeholder.
 #[derive(Debug, Clone, PartialEq)]
 enum Bind {
@@ -343,8 +645,9 @@ fn search_sql(account_id: &str, q: &ProjectQuery) -> SearchSql {
         Some(None) => w.and("template_type IS NULL", []),
         None => {}
     }
-    let project_type = q.project_type.unwrap_or(ProjectType::EditingProject);
-    w.and("project_type = ?", [text(project_type.as_str())]);
+    if let Some(t) = q.project_type {
+        w.and("project_type = ?", [text(t.as_str())]);
+    }
     if q.statuses.is_empty() {
         // Deleted projects are gone from the caller's view.
         w.and("status <> ?", [text(ProjectStatus::Deleted.as_str())]);

@@ -25,11 +25,65 @@ macro_rules! impl_store {
             Ok(())
         }
 
+        async fn link_timeline_media(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            project: &EditingProject,
+            media_ids: &[String],
+        ) -> StoreResult<()> {
+            for media_id in media_ids {
+                sqlx::query(
+                    "INSERT INTO project_timeline_media (account_id, project_id, media_id) \
+                     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(&project.account_id)
+                .bind(&project.project_id)
+                .bind(media_id)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Ok(())
+        }
+
+        async fn delete_media_rows(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            account_id: &str,
+            media_ids: &[String],
+        ) -> StoreResult<()> {
+            if media_ids.is_empty() {
+                return Ok(());
+            }
+            let marks = placeholders(2, media_ids.len());
+            for sql in [
+                format!("DELETE FROM project_materials WHERE account_id = $1 AND material_id IN ({marks})"),
+                format!("DELETE FROM media WHERE account_id = $1 AND media_id IN ({marks})"),
+            ] {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id);
+                for id in media_ids {
+                    query = query.bind(id);
+                }
+                query.execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::Store for $store {
             async fn ping(&self) -> StoreResult<()> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
                 Ok(())
+            }
+
+            async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String> {
+                sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                    .bind(name)
+                    .bind(value)
+                    .execute(&self.pool)
+                    .await?;
+                let (stored,): (String,) = sqlx::query_as("SELECT value FROM settings WHERE name = $1")
+                    .bind(name)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(stored)
             }
 
             async fn account_count(&self) -> StoreResult<u64> {
@@ -111,11 +165,14 @@ macro_rules! impl_store {
                 Ok(done.rows_affected() > 0)
             }
 
-            async fn insert_project(&self, project: &EditingProject) -> StoreResult<()> {
+            async fn insert_project(&self, project: &EditingProject, timeline_media: &[String]) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
                 bind_project!(sqlx::query(INSERT_PROJECT), project)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await
                     .map_err(|e| conflict(e, &format!("project {}", project.project_id)))?;
+                link_timeline_media(&mut tx, project, timeline_media).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -131,27 +188,54 @@ macro_rules! impl_store {
                 row.map(EditingProject::try_from).transpose()
             }
 
-            async fn update_project(&self, project: &EditingProject) -> StoreResult<bool> {
+            async fn update_project(&self, project: &EditingProject, timeline_media: &[String]) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
                 let done = bind_project!(sqlx::query(UPDATE_PROJECT), project)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
-                Ok(done.rows_affected() > 0)
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM project_timeline_media WHERE account_id = $1 AND project_id = $2")
+                    .bind(&project.account_id)
+                    .bind(&project.project_id)
+                    .execute(&mut *tx)
+                    .await?;
+                link_timeline_media(&mut tx, project, timeline_media).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn projects_using_media(&self, account_id: &str, media_id: &str) -> StoreResult<Vec<String>> {
+                let rows: Vec<(String,)> = sqlx::query_as(
+                    "SELECT project_id FROM project_timeline_media WHERE account_id = $1 AND media_id = $2",
+                )
+                .bind(account_id)
+                .bind(media_id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(|(id,)| id).collect())
             }
 
             async fn delete_projects(&self, account_id: &str, project_ids: &[String]) -> StoreResult<u64> {
                 if project_ids.is_empty() {
                     return Ok(0);
                 }
-                let marks: Vec<String> = (0..project_ids.len()).map(|i| format!("${}", i + 2)).collect();
-                let sql = format!(
-                    "DELETE FROM editing_projects WHERE account_id = $1 AND project_id IN ({})",
-                    marks.join(", ")
-                );
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id);
-                for id in project_ids {
-                    query = query.bind(id);
+                let mut tx = self.pool.begin().await?;
+                let mut deleted = 0;
+                for table in ["project_materials", "project_timeline_media", "editing_projects"] {
+                    let sql = format!(
+                        "DELETE FROM {table} WHERE account_id = $1 AND project_id IN ({})",
+                        placeholders(2, project_ids.len())
+                    );
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id);
+                    for id in project_ids {
+                        query = query.bind(id);
+                    }
+                    deleted = query.execute(&mut *tx).await?.rows_affected();
                 }
-                Ok(query.execute(&self.pool).await?.rows_affected())
+                tx.commit().await?;
+                Ok(deleted)
             }
 
             async fn search_projects(&self, account_id: &str, q: &ProjectQuery) -> StoreResult<Paged<EditingProject>> {
@@ -173,10 +257,353 @@ macro_rules! impl_store {
                     id: p.project_id.clone(),
                 })
             }
+
+            async fn claim_bucket(&self, bucket: &str, account_id: &str) -> StoreResult<String> {
+                sqlx::query(
+                    "INSERT INTO buckets (bucket, account_id, create_time) VALUES ($1, $2, $3) \
+                     ON CONFLICT (bucket) DO NOTHING",
+                )
+                .bind(bucket)
+                .bind(account_id)
+                .bind(crate::domain::now_micros())
+                .execute(&self.pool)
+                .await?;
+                self.bucket_owner(bucket)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt(format!("bucket {bucket} has no owner")))
+            }
+
+            async fn bucket_owner(&self, bucket: &str) -> StoreResult<Option<String>> {
+                let row: Option<(String,)> = sqlx::query_as("SELECT account_id FROM buckets WHERE bucket = $1")
+                    .bind(bucket)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|(a,)| a))
+            }
+
+            async fn insert_media(&self, media: &MediaInfo, replace: Option<&str>) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                if let Some(old) = replace {
+                    delete_media_rows(&mut tx, &media.account_id, &[old.to_string()]).await?;
+                }
+                bind_media!(sqlx::query(INSERT_MEDIA), media)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| conflict(e, &format!("media {}", media.input_url)))?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn media(&self, account_id: &str, media_id: &str) -> StoreResult<Option<MediaInfo>> {
+                let row: Option<MediaRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {MEDIA_COLUMNS} FROM media WHERE account_id = $1 AND media_id = $2"
+                )))
+                .bind(account_id)
+                .bind(media_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(MediaInfo::try_from).transpose()
+            }
+
+            async fn media_by(&self, account_id: &str, key: MediaKey<'_>) -> StoreResult<Option<MediaInfo>> {
+                let (column, value) = key.column_and_value();
+                let row: Option<MediaRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {MEDIA_COLUMNS} FROM media WHERE account_id = $1 AND {column} = $2"
+                )))
+                .bind(account_id)
+                .bind(value)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(MediaInfo::try_from).transpose()
+            }
+
+            async fn media_many(&self, account_id: &str, media_ids: &[String]) -> StoreResult<Vec<MediaInfo>> {
+                if media_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let sql = format!(
+                    "SELECT {MEDIA_COLUMNS} FROM media WHERE account_id = $1 AND media_id IN ({})",
+                    placeholders(2, media_ids.len())
+                );
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account_id);
+                for id in media_ids {
+                    query = query.bind(id);
+                }
+                let rows: Vec<MediaRow> = query.fetch_all(&self.pool).await?;
+                rows.into_iter().map(MediaInfo::try_from).collect()
+            }
+
+            async fn update_media(&self, media: &MediaInfo) -> StoreResult<bool> {
+                let done = bind_media!(sqlx::query(UPDATE_MEDIA), media)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| conflict(e, "ReferenceId"))?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_media(&self, account_id: &str, media_ids: &[String]) -> StoreResult<Vec<MediaInfo>> {
+                let existing = self.media_many(account_id, media_ids).await?;
+                let mut tx = self.pool.begin().await?;
+                delete_media_rows(&mut tx, account_id, media_ids).await?;
+                tx.commit().await?;
+                Ok(existing)
+            }
+
+            async fn search_media(&self, account_id: &str, q: &MediaQuery) -> StoreResult<Paged<MediaInfo>> {
+                let sql = media_sql(account_id, q);
+                let total = match &sql.count {
+                    Some(count_sql) => {
+                        let (n,): (i64,) = bind_search!(sqlx::query_as(sqlx::AssertSqlSafe(count_sql.as_str())), &sql.binds)
+                            .fetch_one(&self.pool)
+                            .await?;
+                        Some(n as u64)
+                    }
+                    None => None,
+                };
+                let rows: Vec<MediaRow> = bind_search!(sqlx::query_as(sqlx::AssertSqlSafe(sql.page.as_str())), &sql.binds)
+                    .fetch_all(&self.pool)
+                    .await?;
+                finish_page(rows, &q.page, total, |m: &MediaInfo| Cursor {
+                    create_time: m.create_time,
+                    id: m.media_id.clone(),
+                })
+            }
+
+            async fn claim_probe(&self) -> StoreResult<Option<MediaInfo>> {
+                // The status re-check in UPDATE makes the claim safe with several servers.
+                loop {
+                    let next: Option<(String, String)> = sqlx::query_as(
+                        "SELECT account_id, media_id FROM media WHERE status = 'Init' \
+                         ORDER BY create_time LIMIT 1",
+                    )
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    let Some((account_id, media_id)) = next else {
+                        return Ok(None);
+                    };
+                    let claimed = sqlx::query(
+                        "UPDATE media SET status = 'Preparing' \
+                         WHERE account_id = $1 AND media_id = $2 AND status = 'Init'",
+                    )
+                    .bind(&account_id)
+                    .bind(&media_id)
+                    .execute(&self.pool)
+                    .await?;
+                    if claimed.rows_affected() == 1 {
+                        return self.media(&account_id, &media_id).await;
+                    }
+                }
+            }
+
+            async fn requeue_probes(&self) -> StoreResult<u64> {
+                let done = sqlx::query("UPDATE media SET status = 'Init' WHERE status = 'Preparing'")
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn finish_probe(&self, media: &MediaInfo) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE media SET status = $3, probe = $4, duration = $5, file_size = $6, \
+                     media_type = $7, cover_url = $8 \
+                     WHERE account_id = $1 AND media_id = $2 AND status = 'Preparing'",
+                )
+                .bind(&media.account_id)
+                .bind(&media.media_id)
+                .bind(media.status.as_str())
+                .bind(&media.probe)
+                .bind(media.duration)
+                .bind(media.file_size)
+                .bind(media.media_type.map(|t| t.as_str()))
+                .bind(&media.cover_url)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn insert_category(&self, c: &Category) -> StoreResult<i64> {
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO categories (account_id, cate_name, parent_id, level, cate_type, create_time) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING cate_id",
+                )
+                .bind(&c.account_id)
+                .bind(&c.cate_name)
+                .bind(c.parent_id)
+                .bind(c.level)
+                .bind(c.cate_type.as_str())
+                .bind(c.create_time)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(id)
+            }
+
+            async fn category(&self, account_id: &str, cate_id: i64) -> StoreResult<Option<Category>> {
+                let row: Option<CategoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {CATEGORY_COLUMNS} FROM categories WHERE account_id = $1 AND cate_id = $2"
+                )))
+                .bind(account_id)
+                .bind(cate_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(Category::try_from).transpose()
+            }
+
+            async fn rename_category(&self, account_id: &str, cate_id: i64, name: &str) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE categories SET cate_name = $3 WHERE account_id = $1 AND cate_id = $2")
+                    .bind(account_id)
+                    .bind(cate_id)
+                    .bind(name)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_category(&self, account_id: &str, cate_id: i64) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                // At most three levels: the category, its children and grandchildren.
+                let mut doomed = vec![cate_id];
+                let mut frontier = vec![cate_id];
+                for _ in 0..crate::domain::category::MAX_LEVEL {
+                    let mut next = Vec::new();
+                    for parent in &frontier {
+                        let kids: Vec<(i64,)> = sqlx::query_as(
+                            "SELECT cate_id FROM categories WHERE account_id = $1 AND parent_id = $2",
+                        )
+                        .bind(account_id)
+                        .bind(parent)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        next.extend(kids.into_iter().map(|(k,)| k));
+                    }
+                    doomed.extend(&next);
+                    frontier = next;
+                }
+                let mut deleted = 0;
+                for id in &doomed {
+                    deleted += sqlx::query("DELETE FROM categories WHERE account_id = $1 AND cate_id = $2")
+                        .bind(account_id)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    sqlx::query("UPDATE media SET cate_id = NULL WHERE account_id = $1 AND cate_id = $2")
+                        .bind(account_id)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(deleted > 0)
+            }
+
+            async fn child_categories(
+                &self,
+                account_id: &str,
+                parent_id: i64,
+                cate_type: CategoryType,
+                ascending: bool,
+                page: &Page,
+            ) -> StoreResult<Paged<(Category, u64)>> {
+                let mut w = Where {
+                    sql: String::from("account_id = $1"),
+                    binds: vec![Bind::Text(account_id.to_string())],
+                };
+                w.and("parent_id = ?", [Bind::Int(parent_id)]);
+                w.and("cate_type = ?", [Bind::Text(cate_type.as_str().to_string())]);
+                let sql = w.paged("categories", CATEGORY_COLUMNS, "cate_id", ascending, page);
+                let count_sql = sql.count.as_deref().unwrap_or("SELECT 0");
+                let (total,): (i64,) = bind_search!(sqlx::query_as(sqlx::AssertSqlSafe(count_sql)), &sql.binds)
+                    .fetch_one(&self.pool)
+                    .await?;
+                let rows: Vec<CategoryRow> = bind_search!(sqlx::query_as(sqlx::AssertSqlSafe(sql.page.as_str())), &sql.binds)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let cats: Paged<Category> = finish_page(rows, page, Some(total as u64), |c: &Category| Cursor {
+                    create_time: c.create_time,
+                    id: c.cate_id.to_string(),
+                })?;
+                let mut items = Vec::with_capacity(cats.items.len());
+                for c in cats.items {
+                    let (n,): (i64,) = sqlx::query_as(
+                        "SELECT COUNT(*) FROM categories WHERE account_id = $1 AND parent_id = $2",
+                    )
+                    .bind(account_id)
+                    .bind(c.cate_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    items.push((c, n as u64));
+                }
+                Ok(Paged { items, total: cats.total, next: cats.next })
+            }
+
+            async fn add_materials(&self, account_id: &str, project_id: &str, materials: &[(String, String)]) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let now = crate::domain::now_micros();
+                for (material_type, material_id) in materials {
+                    sqlx::query(
+                        "INSERT INTO project_materials (account_id, project_id, material_type, material_id, create_time) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(account_id)
+                    .bind(project_id)
+                    .bind(material_type)
+                    .bind(material_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn delete_materials(
+                &self,
+                account_id: &str,
+                project_id: &str,
+                material_type: &str,
+                material_ids: &[String],
+            ) -> StoreResult<()> {
+                if material_ids.is_empty() {
+                    return Ok(());
+                }
+                let sql = format!(
+                    "DELETE FROM project_materials WHERE account_id = $1 AND project_id = $2 \
+                     AND material_type = $3 AND material_id IN ({})",
+                    placeholders(4, material_ids.len())
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(account_id)
+                    .bind(project_id)
+                    .bind(material_type);
+                for id in material_ids {
+                    query = query.bind(id);
+                }
+                query.execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn materials(&self, account_id: &str, project_id: &str) -> StoreResult<Vec<(String, String)>> {
+                Ok(sqlx::query_as(
+                    "SELECT material_type, material_id FROM project_materials \
+                     WHERE account_id = $1 AND project_id = $2 ORDER BY create_time, material_type, material_id",
+                )
+                .bind(account_id)
+                .bind(project_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
         }
     };
 }
 pub(super) use impl_store;
+
+/// `$first, $first+1, …` for `n` values.
+pub(super) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Maps a unique-key violation to `Conflict`.
 pub(super) fn conflict(e: sqlx::Error, what: &str) -> super::StoreError {

@@ -1,0 +1,188 @@
+//! Category actions: AddCategory, UpdateCategory, DeleteCategory, GetCategories.
+
+use serde::Serialize;
+
+use super::{Caller, Ctx, Empty};
+use crate::domain::category::{self, Category, CategoryType, ROOT_PARENT};
+use crate::domain::{Page, now_micros};
+use crate::protocol::error::ApiError;
+use crate::protocol::params::Params;
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CategoryView {
+    cate_id: i64,
+    cate_name: String,
+    level: i64,
+    parent_id: i64,
+    #[serde(rename = "Type")]
+    cate_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub_total: Option<u64>,
+}
+
+impl CategoryView {
+    fn of(c: Category, sub_total: Option<u64>) -> Self {
+        CategoryView {
+            cate_id: c.cate_id,
+            cate_name: c.cate_name,
+            level: c.level,
+            parent_id: c.parent_id,
+            cate_type: c.cate_type.as_str(),
+            sub_total,
+        }
+    }
+}
+
+fn not_found(cate_id: i64) -> ApiError {
+    ApiError::invalid("CateId", format!("The category {cate_id} does not exist."))
+}
+
+async fn existing(ctx: &Ctx, caller: &Caller, cate_id: i64) -> Result<Category, ApiError> {
+    ctx.store
+        .category(&caller.account_id, cate_id)
+        .await?
+        .ok_or_else(|| not_found(cate_id))
+}
+
+fn cate_id(params: &Params) -> Result<i64, ApiError> {
+    params.required("CateId")?;
+    Ok(params.int_in("CateId", 0..=i64::MAX)?.unwrap_or_default())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AddBody {
+    category: CategoryView,
+}
+
+pub async fn add(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<AddBody, ApiError> {
+    let name = params.required("CateName")?;
+    category::check_name(name)?;
+    let cate_type = params.parse("Type")?.unwrap_or(CategoryType::Default);
+    // An absent or non-positive ParentId makes a root (reference: "empty or <1 ⇒ new root").
+    let parent = match params.int_in("ParentId", i64::MIN..=i64::MAX)? {
+        Some(id) if id >= 1 => Some(existing(ctx, caller, id).await.map_err(|_| {
+            ApiError::invalid("ParentId", format!("The category {id} does not exist."))
+        })?),
+        _ => None,
+    };
+    let level = category::child_level(parent.as_ref())?;
+    let parent_id = parent.as_ref().map_or(ROOT_PARENT, |p| p.cate_id);
+    let siblings = ctx
+        .store
+        .child_categories(
+            &caller.account_id,
+            parent_id,
+            cate_type,
+            true,
+            &Page::Number {
+                page_no: 1,
+                page_size: 1,
+            },
+        )
+        .await?;
+    if siblings.total >= category::MAX_SIBLINGS {
+        return Err(ApiError::invalid(
+            "ParentId",
+            format!(
+                "A level holds at most {} categories.",
+                category::MAX_SIBLINGS
+            ),
+        ));
+    }
+    let mut c = Category {
+        account_id: caller.account_id.clone(),
+        cate_id: 0,
+        cate_name: name.to_string(),
+        parent_id,
+        level,
+        cate_type,
+        create_time: now_micros(),
+    };
+    c.cate_id = ctx.store.insert_category(&c).await?;
+    Ok(AddBody {
+        category: CategoryView::of(c, None),
+    })
+}
+
+pub async fn update(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty, ApiError> {
+    let id = cate_id(params)?;
+    let name = params.required("CateName")?;
+    category::check_name(name)?;
+    if !ctx
+        .store
+        .rename_category(&caller.account_id, id, name)
+        .await?
+    {
+        return Err(not_found(id));
+    }
+    Ok(Empty {})
+}
+
+pub async fn delete(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty, ApiError> {
+    let id = cate_id(params)?;
+    if !ctx.store.delete_category(&caller.account_id, id).await? {
+        return Err(not_found(id));
+    }
+    Ok(Empty {})
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SubCategories {
+    category: Vec<CategoryView>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<CategoryView>,
+    sub_total: u64,
+    sub_categories: SubCategories,
+}
+
+/// A category and a page of its children; without CateId, a page of the root categories.
+pub async fn get(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<GetBody, ApiError> {
+    let ascending = match params.raw("SortBy") {
+        None | Some("CreationTime:Desc") => false,
+        Some("CreationTime:Asc") => true,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "SortBy",
+                "Valid values: CreationTime:Desc, CreationTime:Asc.",
+            ));
+        }
+    };
+    let page = Page::Number {
+        page_no: params.int_in("PageNo", 1..=1_000_000)?.unwrap_or(1) as u32,
+        page_size: params.int_in("PageSize", 10..=100)?.unwrap_or(10) as u32,
+    };
+    let requested_type = params.parse::<CategoryType>("Type")?;
+    let parent = match params.int_in("CateId", 0..=i64::MAX)? {
+        Some(id) => Some(existing(ctx, caller, id).await?),
+        None => None,
+    };
+    let parent_id = parent.as_ref().map_or(ROOT_PARENT, |p| p.cate_id);
+    let cate_type = parent
+        .as_ref()
+        .map(|p| p.cate_type)
+        .or(requested_type)
+        .unwrap_or(CategoryType::Default);
+    let children = ctx
+        .store
+        .child_categories(&caller.account_id, parent_id, cate_type, ascending, &page)
+        .await?;
+    Ok(GetBody {
+        category: parent.map(|p| CategoryView::of(p, None)),
+        sub_total: children.total,
+        sub_categories: SubCategories {
+            category: children
+                .items
+                .into_iter()
+                .map(|(c, n)| CategoryView::of(c, Some(n)))
+                .collect(),
+        },
+    })
+}
