@@ -145,16 +145,7 @@ pub struct GetBody {
 
 /// A category and a page of its children; without CateId, a page of the root categories.
 pub async fn get(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<GetBody, ApiError> {
-    let ascending = match params.raw("SortBy") {
-        None | Some("CreationTime:Desc") => false,
-        Some("CreationTime:Asc") => true,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "SortBy",
-                "Valid values: CreationTime:Desc, CreationTime:Asc.",
-            ));
-        }
-    };
+    let ascending = params.ascending("SortBy", "CreationTime:Desc", "CreationTime:Asc")?;
     let page = Page::Number {
         page_no: params.int_in("PageNo", 1..=1_000_000)?.unwrap_or(1) as u32,
         page_size: params.int_in("PageSize", 10..=100)?.unwrap_or(10) as u32,

@@ -683,11 +683,7 @@ pub async fn list(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ListBod
     if let Some(id) = params.non_empty("MediaId")? {
         conditions.push(MediaCond::MediaId(vec![id.to_string()]));
     }
-    let ascending = match params.raw("SortBy") {
-        None | Some("desc") => false,
-        Some("asc") => true,
-        Some(_) => return Err(ApiError::invalid("SortBy", "Valid values: desc, asc.")),
-    };
+    let ascending = params.ascending("SortBy", "desc", "asc")?;
     let limit = params.int_in("MaxResults", 1..=100)?.unwrap_or(10) as u32;
     let detail = if params.bool("IncludeFileBasicInfo")?.unwrap_or(false) {
         FileDetail::Basic
@@ -733,16 +729,7 @@ pub async fn search(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Searc
         Some(m) => media::parse_match(m).map_err(|why| ApiError::invalid("Match", why))?,
         None => Vec::new(),
     };
-    let ascending = match params.raw("SortBy") {
-        None | Some("utcCreate:Desc") | Some("CreationTime:Desc") => false,
-        Some("utcCreate:Asc") | Some("CreationTime:Asc") => true,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "SortBy",
-                "Valid values: utcCreate:Desc, utcCreate:Asc.",
-            ));
-        }
-    };
+    let ascending = params.ascending("SortBy", "utcCreate:Desc", "utcCreate:Asc")?;
     let page_size = params.int_in("PageSize", 1..=50)?.unwrap_or(10) as u32;
     let page_no = params.int_in("PageNo", 1..=1_000_000)?.unwrap_or(1) as u32;
     let query = MediaQuery {

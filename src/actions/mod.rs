@@ -5,6 +5,7 @@ mod categories;
 mod materials;
 mod media;
 mod projects;
+mod templates;
 
 pub use media::run_probe_workers;
 
@@ -65,6 +66,12 @@ pub const ACTIONS: &[&str] = &[
     "AddEditingProjectMaterials",
     "DeleteEditingProjectMaterials",
     "GetEditingProjectMaterials",
+    "AddTemplate",
+    "GetTemplate",
+    "UpdateTemplate",
+    "DeleteTemplate",
+    "ListTemplates",
+    "GetTemplateParams",
 ];
 
 pub fn is_known(action: &str) -> bool {
@@ -113,6 +120,12 @@ pub async fn dispatch(
         "GetEditingProjectMaterials" => {
             reply(request_id, materials::get(ctx, caller, params).await?)
         }
+        "AddTemplate" => reply(request_id, templates::add(ctx, caller, params).await?),
+        "GetTemplate" => reply(request_id, templates::get(ctx, caller, params).await?),
+        "UpdateTemplate" => reply(request_id, templates::update(ctx, caller, params).await?),
+        "DeleteTemplate" => reply(request_id, templates::delete(ctx, caller, params).await?),
+        "ListTemplates" => reply(request_id, templates::list(ctx, caller, params).await?),
+        "GetTemplateParams" => reply(request_id, templates::params(ctx, caller, params).await?),
         other => Err(unknown_action(other)),
     }
 }

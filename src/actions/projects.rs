@@ -5,12 +5,13 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::materials::MaterialMaps;
+use super::templates;
 use super::{Caller, Ctx, Empty, NextToken};
 use crate::domain::Page;
 use crate::domain::media::InputLocation;
 use crate::domain::project::{
     EditingProject, EditingProjectUpdate, NewEditingProject, ProjectQuery, ProjectStatus,
-    ProjectType, TemplateType,
+    ProjectType, TemplateRef, TemplateType,
 };
 use crate::domain::timeline::{ClipSource, Timeline};
 use crate::domain::{format_time, new_id, now_micros, parse_time};
@@ -74,6 +75,8 @@ struct ProjectView {
     business_status: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timeline_convert_status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeline_convert_error_message: Option<String>,
 }
 
 impl ProjectView {
@@ -106,6 +109,7 @@ impl ProjectView {
             business_config: p.business_config,
             business_status: p.business_status.map(|s| s.as_str()),
             timeline_convert_status: None,
+            timeline_convert_error_message: None,
         }
     }
 }
@@ -126,25 +130,6 @@ fn timeline_param(params: &Params) -> Result<Option<(String, Timeline)>, ApiErro
                 .map_err(|e| ApiError::invalid("Timeline", e))
         })
         .transpose()
-}
-
-/// Projects from templates arrive with the template actions; until a template exists no
-/// TemplateId can name one, and the documented exclusivity rules are checked first.
-fn refuse_template(params: &Params) -> Result<(), ApiError> {
-    let Some(template_id) = params.non_empty("TemplateId")? else {
-        return Ok(());
-    };
-    if params.raw("Timeline").is_some() {
-        return Err(ApiError::invalid(
-            "TemplateId",
-            "Only one of Timeline and TemplateId can be specified.",
-        ));
-    }
-    params.required("ClipsParam")?;
-    Err(ApiError::invalid(
-        "TemplateId",
-        format!("The template \"{template_id}\" does not exist."),
-    ))
 }
 
 /// Probed durations of the caller's media that a timeline references, by clip source.
@@ -191,20 +176,36 @@ struct TimelineInput {
     durations: HashMap<ClipSource, f64>,
 }
 
+/// The Timeline parameter, or the timeline filled from TemplateId + ClipsParam (a
+/// VETemplate project's timeline is empty: openice does not render After Effects templates).
 async fn timeline_input(
     ctx: &Ctx,
     caller: &Caller,
     params: &Params,
-) -> Result<Option<TimelineInput>, ApiError> {
-    let Some((raw, timeline)) = timeline_param(params)? else {
-        return Ok(None);
+) -> Result<(Option<TimelineInput>, Option<TemplateRef>), ApiError> {
+    let (given, template) = match templates::for_project(ctx, caller, params).await? {
+        Some(t) => (
+            Some(t.timeline.unwrap_or_default()),
+            Some(TemplateRef {
+                template_id: t.template_id,
+                clips_param: t.clips_param,
+                template_type: t.template_type,
+            }),
+        ),
+        None => (timeline_param(params)?, None),
+    };
+    let Some((raw, timeline)) = given else {
+        return Ok((None, None));
     };
     let durations = source_durations(ctx, &caller.account_id, &timeline).await?;
-    Ok(Some(TimelineInput {
-        raw,
-        timeline,
-        durations,
-    }))
+    Ok((
+        Some(TimelineInput {
+            raw,
+            timeline,
+            durations,
+        }),
+        template,
+    ))
 }
 
 impl TimelineInput {
@@ -224,20 +225,21 @@ impl TimelineInput {
 }
 
 pub async fn create(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ProjectBody, ApiError> {
-    refuse_template(params)?;
     params.parse::<TemplateType>("TemplateType")?;
     let materials = match params.non_empty("MaterialMaps")? {
         Some(raw) => MaterialMaps::parse(raw)?,
         None => MaterialMaps::default(),
     };
     materials.check_owned(ctx, caller).await?;
-    let input = timeline_input(ctx, caller, params).await?;
+    let title = params.required("Title")?.to_string();
+    let (input, template) = timeline_input(ctx, caller, params).await?;
     let media_ids = TimelineInput::media_ids(&input);
     let (timeline, durations) = TimelineInput::split(input);
     let new = NewEditingProject {
-        title: params.required("Title")?.to_string(),
+        title,
         description: params.raw("Description").map(str::to_string),
         timeline,
+        template,
         cover_url: params.raw("CoverURL").map(str::to_string),
         project_type: params.parse("ProjectType")?,
         business_config: params.non_empty("BusinessConfig")?.map(str::to_string),
@@ -273,15 +275,66 @@ pub async fn get(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ProjectB
         .project(&caller.account_id, project_id)
         .await?
         .ok_or_else(ApiError::project_not_found)?;
+    if !web_sdk {
+        return Ok(ProjectBody {
+            project: ProjectView::of(project, View::Full),
+        });
+    }
+    let converted = web_sdk_timeline(ctx, caller, &project).await;
     let mut view = ProjectView::of(project, View::Full);
-    // The stored timeline is already in the form the WebSDK reads (docs/decisions.md).
-    view.timeline_convert_status = web_sdk.then_some("Converted");
+    match converted {
+        Ok(timeline) => {
+            view.timeline = timeline;
+            view.timeline_convert_status = Some("Converted");
+        }
+        Err(reason) => {
+            view.timeline_convert_status = Some("ConvertFailed");
+            view.timeline_convert_error_message = Some(reason);
+        }
+    }
     Ok(ProjectBody { project: view })
+}
+
+/// `RequestSource=WebSDK`: the timeline in the front-end form (docs/decisions.md), with the
+/// caller's media it references attached to the project so the editor can preview them.
+async fn web_sdk_timeline(
+    ctx: &Ctx,
+    caller: &Caller,
+    project: &EditingProject,
+) -> Result<Option<String>, String> {
+    let Some(raw) = project.timeline.as_deref() else {
+        return Ok(None);
+    };
+    let timeline = Timeline::parse(raw).map_err(|e| e.reason)?;
+    let failed = |e: ApiError| e.message;
+    let durations = source_durations(ctx, &caller.account_id, &timeline)
+        .await
+        .map_err(failed)?;
+    let media = ctx
+        .store
+        .media_many(&caller.account_id, &timeline.media_ids())
+        .await
+        .map_err(|e| ApiError::from(e).message)?;
+    let materials: Vec<(String, String)> = media
+        .into_iter()
+        .map(|m| {
+            let kind = m.media_type.map_or("video", |t| t.as_str());
+            (kind.to_string(), m.media_id)
+        })
+        .collect();
+    ctx.store
+        .add_materials(&caller.account_id, &project.project_id, &materials)
+        .await
+        .map_err(|e| ApiError::from(e).message)?;
+    Ok(Some(
+        timeline
+            .to_frontend(|s| durations.get(s).copied())
+            .to_string(),
+    ))
 }
 
 pub async fn update(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty, ApiError> {
     let project_id = params.required("ProjectId")?;
-    refuse_template(params)?;
     let title = params.non_empty("Title")?.map(str::to_string);
     let business_status = params.parse("BusinessStatus")?;
     let mut project = ctx
@@ -289,7 +342,7 @@ pub async fn update(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty
         .project(&caller.account_id, project_id)
         .await?
         .ok_or_else(ApiError::project_not_found)?;
-    let input = timeline_input(ctx, caller, params).await?;
+    let (input, template) = timeline_input(ctx, caller, params).await?;
     let new_timeline = input.is_some();
     let mut media_ids = TimelineInput::media_ids(&input);
     let (timeline, durations) = TimelineInput::split(input);
@@ -297,6 +350,7 @@ pub async fn update(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty
         title,
         description: params.raw("Description").map(str::to_string),
         timeline,
+        template,
         cover_url: params.raw("CoverURL").map(str::to_string),
         business_status,
     };
@@ -347,16 +401,7 @@ fn query_filters(params: &Params) -> Result<ProjectQuery, ApiError> {
             })
             .transpose()
     };
-    let ascending = match params.raw("SortBy") {
-        None | Some("CreationTime:Desc") => false,
-        Some("CreationTime:Asc") => true,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "SortBy",
-                "Valid values: CreationTime:Desc, CreationTime:Asc.",
-            ));
-        }
-    };
+    let ascending = params.ascending("SortBy", "CreationTime:Desc", "CreationTime:Asc")?;
     let template_type = match params.raw("TemplateType") {
         None | Some("") => None,
         Some("None") => Some(None),

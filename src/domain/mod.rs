@@ -4,6 +4,7 @@ pub mod account;
 pub mod category;
 pub mod media;
 pub mod project;
+pub mod template;
 pub mod timeline;
 
 use time::OffsetDateTime;

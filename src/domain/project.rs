@@ -92,12 +92,22 @@ pub struct EditingProject {
     pub business_status: Option<BusinessStatus>,
 }
 
+/// The template a project was made from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateRef {
+    pub template_id: String,
+    pub clips_param: String,
+    pub template_type: TemplateType,
+}
+
 /// CreateEditingProject's input after parameter parsing.
 #[derive(Debug, Default)]
 pub struct NewEditingProject {
     pub title: String,
     pub description: Option<String>,
+    /// Given, or filled from the template.
     pub timeline: Option<(String, Timeline)>,
+    pub template: Option<TemplateRef>,
     pub cover_url: Option<String>,
     pub project_type: Option<ProjectType>,
     pub business_config: Option<String>,
@@ -109,6 +119,7 @@ pub struct EditingProjectUpdate {
     pub title: Option<String>,
     pub description: Option<String>,
     pub timeline: Option<(String, Timeline)>,
+    pub template: Option<TemplateRef>,
     pub cover_url: Option<String>,
     pub business_status: Option<BusinessStatus>,
 }
@@ -145,14 +156,14 @@ impl EditingProject {
             duration,
             status,
             timeline,
-            template_id: None,
-            clips_param: None,
+            template_id: new.template.as_ref().map(|t| t.template_id.clone()),
+            clips_param: new.template.as_ref().map(|t| t.clips_param.clone()),
             cover_url: new.cover_url,
             create_time: now,
             modified_time: now,
             create_source: Source::OpenAPI,
             modified_source: Source::OpenAPI,
-            template_type: None,
+            template_type: new.template.as_ref().map(|t| t.template_type),
             project_type,
             business_config: new.business_config,
             business_status: live.then_some(BusinessStatus::Reserving),
@@ -166,6 +177,7 @@ impl EditingProject {
         duration: impl Fn(&Timeline) -> f64,
     ) -> Result<(), Invalid> {
         let live = self.project_type == ProjectType::LiveEditingProject;
+        let replaces_timeline = update.timeline.is_some() || update.template.is_some();
         if let Some(status) = update.business_status {
             match status {
                 BusinessStatus::Reserving | BusinessStatus::ReservationCanceled => {}
@@ -198,10 +210,12 @@ impl EditingProject {
                 self.status = ProjectStatus::for_timeline(&timeline);
             }
             self.timeline = (!raw.trim().is_empty()).then_some(raw);
-            // A new timeline replaces what a template produced.
-            self.template_id = None;
-            self.clips_param = None;
-            self.template_type = None;
+        }
+        // A new timeline, given or filled from a template, replaces what a template produced.
+        if replaces_timeline {
+            self.template_id = update.template.as_ref().map(|t| t.template_id.clone());
+            self.clips_param = update.template.as_ref().map(|t| t.clips_param.clone());
+            self.template_type = update.template.as_ref().map(|t| t.template_type);
         }
         self.modified_time = now.max(self.modified_time);
         self.modified_source = Source::OpenAPI;

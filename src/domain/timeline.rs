@@ -18,6 +18,9 @@
 //! * Clip `Type` and track `Type` are matched case-insensitively.
 //! * This parses resolved timelines: a template `Config` with `$...` placeholders in number
 //!   fields is rejected until its `ClipsParam` is applied.
+//! * [`Timeline::to_frontend`] (WebSDK style, timeline.md §5) fills only absent values, using
+//!   the placement of [`Timeline::duration`]; a zero-length clip (unknown length) is written as
+//!   `TimelineOut = TimelineIn`, which [`Timeline::parse`] accepts when it is sent back.
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -69,6 +72,7 @@ enum Role {
 
 #[derive(Debug, Clone)]
 struct Track {
+    family: TrackFamily,
     role: Role,
     main: bool,
     clips: Vec<Clip>,
@@ -97,7 +101,7 @@ struct Clip {
     speed: Option<f64>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TrackFamily {
     Video,
     Image,
@@ -361,14 +365,13 @@ impl Timeline {
     /// A clip whose length is unknown counts as 0. `source_duration` results that are
     /// negative or not finite count as unknown.
     pub fn duration(&self, source_duration: impl Fn(&ClipSource) -> Option<f64>) -> f64 {
-        let probe = |c: &Clip| {
-            c.source
-                .as_ref()
-                .and_then(&source_duration)
-                .filter(|d| d.is_finite() && *d >= 0.0)
-        };
+        round4(self.total(&known_length(&source_duration)))
+    }
+
+    /// [`Timeline::duration`] before rounding.
+    fn total(&self, probe: &impl Fn(&Clip) -> Option<f64>) -> f64 {
         let total = if let Some(main) = self.tracks.iter().find(|t| t.main) {
-            let ends = track_ends(main, &probe);
+            let ends = track_ends(main, probe);
             ends.content.or(ends.global).unwrap_or(0.0)
         } else {
             let (mut visual, mut audio, mut global) = (None, None, None);
@@ -378,19 +381,186 @@ impl Timeline {
                     Role::Audio => &mut audio,
                     Role::Other => continue,
                 };
-                let ends = track_ends(track, &probe);
+                let ends = track_ends(track, probe);
                 *slot = max_opt(*slot, ends.content);
                 global = max_opt(global, ends.global);
             }
             visual.or(audio).or(global).unwrap_or(0.0)
         };
         // MaxDuration 0 means "no cap", like other vendor limits where 0 is unset.
-        let capped = match self.max_duration {
+        match self.max_duration {
             Some(m) if m > 0.0 => total.min(m),
             _ => total,
+        }
+    }
+
+    /// The timeline in the front-end ("WebSDK") style (timeline.md §5), as far as documented:
+    /// the same schema with editor bookkeeping filled in. Only absent values are filled (a key
+    /// that is missing, `null` or `""`); explicit values and unknown keys are kept verbatim.
+    ///
+    /// * Video, image and audio clips get `TimelineIn`/`TimelineOut` from the placement that
+    ///   [`Timeline::duration`] uses (the same function, times rounded to 4 decimals); a clip
+    ///   whose length is unknown gets `TimelineOut = TimelineIn`. `GlobalImage` clips (and
+    ///   untimed image-track clips) span [`TimelineIn` or 0, total].
+    /// * Video/audio clips with a source also get `In` = 0 and `Out` = the effective out-point
+    ///   (`In + Duration`, else the known source length capped by `MaxOut`) when it is known
+    ///   and after `In`.
+    /// * Subtitle clips, effect items and the clips of `Type: Effect` video tracks get
+    ///   `TimelineIn` = 0 and `TimelineOut` = `TimelineIn + Duration`, else the total.
+    /// * Every track gets a numeric `Id`, unique within its track list (0, 1, …, skipping Ids
+    ///   already given); every clip a numeric `Id` unique across the timeline and `TrackId` =
+    ///   its track's `Id`. `FECanvas` defaults to 1920×1080.
+    ///
+    /// The empty timeline (`""` or `{}`) converts to `{}`. `source_duration` is read as for
+    /// [`Timeline::duration`].
+    pub fn to_frontend(&self, source_duration: impl Fn(&ClipSource) -> Option<f64>) -> Value {
+        let mut root = self.value().clone();
+        let Value::Object(map) = &mut root else {
+            return root;
         };
-        // `+ 0.0` turns a -0.0 into 0.0.
-        (capped * 10_000.0).round() / 10_000.0 + 0.0
+        if map.is_empty() {
+            return root;
+        }
+        let probe = known_length(&source_duration);
+        let total = round4(self.total(&probe));
+        let mut clip_ids = IdPool::new(
+            FAMILIES
+                .iter()
+                .flat_map(|fam| items(map.get(fam.key)).map(move |t| (fam, t)))
+                .flat_map(|(fam, track)| items(track.get(fam.clips_key)))
+                .filter_map(|clip| clip.get("Id")),
+        );
+        for fam in &FAMILIES {
+            let Some(Value::Array(tracks)) = map.get_mut(fam.key) else {
+                continue;
+            };
+            let mut track_ids = IdPool::new(tracks.iter().filter_map(|t| t.get("Id")));
+            let typed = self.tracks.iter().filter(|t| t.family == fam.family);
+            for (track_value, track) in tracks.iter_mut().zip(typed) {
+                let Value::Object(track_obj) = track_value else {
+                    continue;
+                };
+                fill(track_obj, "Id", || Value::from(track_ids.take()));
+                let track_id = track_obj["Id"].clone();
+                let Some(Value::Array(clips)) = track_obj.get_mut(fam.clips_key) else {
+                    continue;
+                };
+                let spans: Vec<Span> = if track.role == Role::Other {
+                    track.clips.iter().map(|c| c.span_over(total)).collect()
+                } else {
+                    place_clips(track, &probe)
+                        .map(|(clip, p)| match clip.kind {
+                            ClipKind::Global => clip.span_over(total),
+                            _ => p.span(clip),
+                        })
+                        .collect()
+                };
+                for ((clip_value, clip), span) in clips.iter_mut().zip(&track.clips).zip(spans) {
+                    let Value::Object(obj) = clip_value else {
+                        continue;
+                    };
+                    fill(obj, "Id", || Value::from(clip_ids.take()));
+                    fill(obj, "TrackId", || track_id.clone());
+                    fill(obj, "TimelineIn", || num(span.start));
+                    fill(obj, "TimelineOut", || num(span.end));
+                    if track.role != Role::Other
+                        && clip.kind == ClipKind::Media
+                        && clip.source.is_some()
+                    {
+                        fill(obj, "In", || num(0.0));
+                        if clip.out.is_none()
+                            && let Some(out) = clip.out_to_fill(&probe)
+                        {
+                            fill(obj, "Out", || num(out));
+                        }
+                    }
+                }
+            }
+        }
+        fill(
+            map,
+            "FECanvas",
+            || serde_json::json!({"Width": 1920, "Height": 1080}),
+        );
+        root
+    }
+}
+
+/// Rounds seconds to the documented precision of 4 decimal places.
+fn round4(x: f64) -> f64 {
+    // `+ 0.0` turns a -0.0 into 0.0.
+    (x * 10_000.0).round() / 10_000.0 + 0.0
+}
+
+/// A time as JSON: an integer when whole (`10`, not `10.0`), else the float.
+fn num(x: f64) -> Value {
+    if x.fract() == 0.0 && (0.0..9_007_199_254_740_992.0).contains(&x) {
+        Value::from(x as u64)
+    } else {
+        Value::from(x)
+    }
+}
+
+/// The caller's source lengths, with negative or non-finite answers taken as unknown.
+fn known_length<F: Fn(&ClipSource) -> Option<f64>>(
+    source_duration: &F,
+) -> impl Fn(&Clip) -> Option<f64> + '_ {
+    move |c: &Clip| {
+        c.source
+            .as_ref()
+            .and_then(source_duration)
+            .filter(|d| d.is_finite() && *d >= 0.0)
+    }
+}
+
+/// The elements of a JSON array (none for anything else).
+fn items(v: Option<&Value>) -> impl Iterator<Item = &Value> {
+    v.and_then(Value::as_array).into_iter().flatten()
+}
+
+/// Absent, as everywhere in this module: missing, `null`, or a blank string.
+fn absent(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.trim().is_empty(),
+        Some(_) => false,
+    }
+}
+
+fn fill(obj: &mut Map<String, Value>, key: &str, v: impl FnOnce() -> Value) {
+    if absent(obj.get(key)) {
+        obj.insert(key.to_owned(), v());
+    }
+}
+
+/// Hands out the smallest non-negative integers that no explicit `Id` already holds.
+struct IdPool {
+    taken: HashSet<u64>,
+    next: u64,
+}
+
+impl IdPool {
+    fn new<'a>(explicit: impl Iterator<Item = &'a Value>) -> IdPool {
+        let taken = explicit
+            .filter_map(|v| match v {
+                Value::Number(n) => n.as_u64().or_else(|| {
+                    n.as_f64()
+                        .filter(|x| x.fract() == 0.0 && *x >= 0.0)
+                        .map(|x| x as u64)
+                }),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            })
+            .collect();
+        IdPool { taken, next: 0 }
+    }
+
+    fn take(&mut self) -> u64 {
+        while self.taken.contains(&self.next) {
+            self.next += 1;
+        }
+        self.next += 1;
+        self.next - 1
     }
 }
 
@@ -401,23 +571,67 @@ struct TrackEnds {
 }
 
 fn track_ends(track: &Track, probe: &impl Fn(&Clip) -> Option<f64>) -> TrackEnds {
-    let mut prev_end = 0.0;
     let mut ends = TrackEnds {
         content: None,
         global: None,
     };
-    for clip in &track.clips {
-        if clip.kind == ClipKind::Global {
-            // Global clips do not advance the automatic placement.
-            let end = clip.end_from(clip.timeline_in.unwrap_or(0.0), probe);
-            ends.global = max_opt(ends.global, Some(end));
-        } else {
-            let end = clip.end_from(clip.timeline_in.unwrap_or(prev_end), probe);
-            prev_end = end;
-            ends.content = max_opt(ends.content, Some(end));
-        }
+    for (clip, p) in place_clips(track, probe) {
+        let slot = match clip.kind {
+            ClipKind::Global => &mut ends.global,
+            _ => &mut ends.content,
+        };
+        *slot = max_opt(*slot, Some(p.end));
     }
     ends
+}
+
+/// Where a clip sits on the output (seconds, unrounded), per timeline.md §2.1.
+#[derive(Debug, Clone, Copy)]
+struct Placement {
+    start: f64,
+    end: f64,
+}
+
+/// A clip's span as written out: rounded, never inverted.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: f64,
+    end: f64,
+}
+
+impl Placement {
+    fn span(self, clip: &Clip) -> Span {
+        // Explicit times are written back as given, so compare with those: a TimelineOut before
+        // the automatic start (an empty clip) pulls the start back to it, and an explicit
+        // TimelineIn with more than 4 decimals never lies after the rounded end.
+        let start = clip.timeline_in.unwrap_or_else(|| {
+            let s = round4(self.start);
+            clip.timeline_out.map_or(s, |out| s.min(out))
+        });
+        let end = clip
+            .timeline_out
+            .unwrap_or_else(|| round4(self.end).max(start));
+        Span { start, end }
+    }
+}
+
+/// The one placement rule for video, image and audio tracks (timeline.md §2.1): clips follow
+/// one another in array order unless placed explicitly; global clips do not advance the
+/// automatic placement. A clip whose length is unknown has length 0.
+fn place_clips<'a, P: Fn(&Clip) -> Option<f64>>(
+    track: &'a Track,
+    probe: &'a P,
+) -> impl Iterator<Item = (&'a Clip, Placement)> + 'a {
+    track.clips.iter().scan(0.0, move |prev_end, clip| {
+        let p = if clip.kind == ClipKind::Global {
+            clip.place(clip.timeline_in.unwrap_or(0.0), probe)
+        } else {
+            let p = clip.place(clip.timeline_in.unwrap_or(*prev_end), probe);
+            *prev_end = p.end;
+            p
+        };
+        Some((clip, p))
+    })
 }
 
 fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
@@ -429,30 +643,54 @@ fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 }
 
 impl Clip {
-    fn end_from(&self, start: f64, probe: &impl Fn(&Clip) -> Option<f64>) -> f64 {
-        match self.timeline_out {
+    fn place(&self, start: f64, probe: &impl Fn(&Clip) -> Option<f64>) -> Placement {
+        let end = match self.timeline_out {
             // A TimelineOut before the automatic start gives an empty clip, not a negative one.
             Some(out) => out.max(start),
             None => start + self.play_len(probe),
-        }
+        };
+        Placement { start, end }
+    }
+
+    /// The span of a clip that covers the output unless timed (timeline.md §2.1: subtitles,
+    /// effect items, GlobalImage): from `TimelineIn` or 0 to `TimelineOut`, else
+    /// `TimelineIn + Duration`, else `total`.
+    fn span_over(&self, total: f64) -> Span {
+        let start = self.timeline_in.unwrap_or(0.0);
+        let end = self.timeline_out.unwrap_or_else(|| match self.duration {
+            Some(d) if self.kind != ClipKind::Global => round4(start + d).max(start),
+            _ => total.max(start),
+        });
+        Span { start, end }
     }
 
     fn play_len(&self, probe: &impl Fn(&Clip) -> Option<f64>) -> f64 {
         let src_len = match self.kind {
             // Animated images may have a probed length; stills have none and count 0.
             ClipKind::Image | ClipKind::Global => self.duration.or_else(|| probe(self)),
-            ClipKind::Media => {
-                let in_ = self.in_.unwrap_or(0.0);
-                // Duration acts as an explicit Out; MaxOut only caps the probed length, and an
-                // unknown source stays unknown even with MaxOut (0 is the safe lower bound).
-                let out = self
-                    .out
-                    .or(self.duration.map(|d| in_ + d))
-                    .or_else(|| probe(self).map(|src| self.max_out.map_or(src, |m| src.min(m))));
-                out.map(|o| (o - in_).max(0.0))
-            }
+            ClipKind::Media => self
+                .source_out(probe)
+                .map(|o| (o - self.in_.unwrap_or(0.0)).max(0.0)),
         };
         src_len.unwrap_or(0.0) / self.speed.unwrap_or(1.0)
+    }
+
+    /// The `Out` to write for a video/audio clip without one: the effective out-point, when
+    /// known and after `In` (rounded to 4 decimals unless that would reach `In`).
+    fn out_to_fill(&self, probe: &impl Fn(&Clip) -> Option<f64>) -> Option<f64> {
+        let in_ = self.in_.unwrap_or(0.0);
+        let out = self.source_out(probe).filter(|o| *o > in_)?;
+        Some(Some(round4(out)).filter(|r| *r > in_).unwrap_or(out))
+    }
+
+    /// The effective out-point of a video/audio clip in its source, when known.
+    fn source_out(&self, probe: &impl Fn(&Clip) -> Option<f64>) -> Option<f64> {
+        // Duration acts as an explicit Out; MaxOut only caps the probed length, and an unknown
+        // source stays unknown even with MaxOut (0 is the safe lower bound).
+        let in_ = self.in_.unwrap_or(0.0);
+        self.out
+            .or(self.duration.map(|d| in_ + d))
+            .or_else(|| probe(self).map(|src| self.max_out.map_or(src, |m| src.min(m))))
     }
 }
 
@@ -777,6 +1015,7 @@ impl<'de> Visitor<'de> for TrackSeed<'_> {
         };
         let main = boolean(main, "MainTrack", loc).map_err(fail)? == Some(true);
         Ok(Track {
+            family: self.fam.family,
             role,
             main: main && role != Role::Other,
             clips,
@@ -933,10 +1172,12 @@ impl<'de> Fields<'de> {
     }
 
     fn finish(self, family: TrackFamily, loc: Loc) -> Res<Clip> {
+        // A zero-length clip (TimelineOut == TimelineIn) is allowed: the WebSDK form of a clip
+        // whose length is still unknown has one, and must parse back.
         if let (Some(a), Some(b)) = (self.timeline_in, self.timeline_out)
-            && b <= a
+            && b < a
         {
-            return Err(loc.err("TimelineOut", "must be greater than TimelineIn"));
+            return Err(loc.err("TimelineOut", "must not be before TimelineIn"));
         }
         if let Some(out) = self.out
             && out <= self.in_.unwrap_or(0.0)
@@ -1567,20 +1808,20 @@ mod tests {
     fn rejects_timeline_out_not_after_timeline_in() {
         let cases = [
             (
-                r#"{"VideoTracks":[{"VideoTrackClips":[{"TimelineIn":4,"TimelineOut":4}]}]}"#,
-                "VideoTracks[0].VideoTrackClips[0].TimelineOut must be greater than TimelineIn",
+                r#"{"VideoTracks":[{"VideoTrackClips":[{"TimelineIn":4,"TimelineOut":3.5}]}]}"#,
+                "VideoTracks[0].VideoTrackClips[0].TimelineOut must not be before TimelineIn",
             ),
             (
                 r#"{"SubtitleTracks":[{"SubtitleTrackClips":[{},{"TimelineIn":6,"TimelineOut":"2"}]}]}"#,
-                "SubtitleTracks[0].SubtitleTrackClips[1].TimelineOut must be greater than TimelineIn",
+                "SubtitleTracks[0].SubtitleTrackClips[1].TimelineOut must not be before TimelineIn",
             ),
             (
                 r#"{"ImageTracks":[{"ImageTrackClips":[{"TimelineIn":1,"TimelineOut":0.5}]}]}"#,
-                "ImageTracks[0].ImageTrackClips[0].TimelineOut must be greater than TimelineIn",
+                "ImageTracks[0].ImageTrackClips[0].TimelineOut must not be before TimelineIn",
             ),
             (
                 r#"{"VideoTracks":[{},{"Type":"Effect","VideoTrackClips":[{"TimelineIn":3,"TimelineOut":1}]}]}"#,
-                "VideoTracks[1].VideoTrackClips[0].TimelineOut must be greater than TimelineIn",
+                "VideoTracks[1].VideoTrackClips[0].TimelineOut must not be before TimelineIn",
             ),
         ];
         for (json, want) in cases {
@@ -1634,6 +1875,322 @@ mod tests {
         let t = Timeline::parse(&s).unwrap();
         assert_eq!(t.duration(|_| None), 25_000.0);
         assert_eq!(t.media_ids().len(), 100);
+    }
+
+    // ---- WebSDK conversion (timeline.md §5) ----
+
+    fn fe(json: &str) -> Value {
+        Timeline::parse(json)
+            .unwrap_or_else(|e| panic!("{json}: {e}"))
+            .to_frontend(src)
+    }
+
+    /// A time as written: a number or a numeric string.
+    fn secs(v: &Value) -> f64 {
+        match v {
+            Value::String(s) => s.trim().parse().unwrap(),
+            v => v.as_f64().unwrap_or_else(|| panic!("not a time: {v}")),
+        }
+    }
+
+    /// The clips of `list[track]` (e.g. `VideoTracks[0].VideoTrackClips`).
+    fn clips_of<'a>(v: &'a Value, list: &str, track: usize) -> &'a Vec<Value> {
+        let clips_key = FAMILIES.iter().find(|f| f.key == list).unwrap().clips_key;
+        v[list][track][clips_key].as_array().unwrap()
+    }
+
+    /// `(TimelineIn, TimelineOut)` of every clip of `list[track]`.
+    fn spans(v: &Value, list: &str, track: usize) -> Vec<(f64, f64)> {
+        clips_of(v, list, track)
+            .iter()
+            .map(|c| (secs(&c["TimelineIn"]), secs(&c["TimelineOut"])))
+            .collect()
+    }
+
+    /// `(In, Out)` of every clip of `list[track]`, `None` where absent.
+    fn in_outs(v: &Value, list: &str, track: usize) -> Vec<(Option<f64>, Option<f64>)> {
+        let get = |c: &Value, k: &str| c.get(k).map(secs);
+        clips_of(v, list, track)
+            .iter()
+            .map(|c| (get(c, "In"), get(c, "Out")))
+            .collect()
+    }
+
+    /// Everything in `orig` is in `conv` unchanged (absent values may have been filled).
+    fn keeps(orig: &Value, conv: &Value) -> bool {
+        match (orig, conv) {
+            (Value::Object(a), Value::Object(b)) => a
+                .iter()
+                .all(|(k, v)| absent(Some(v)) || b.get(k).is_some_and(|w| keeps(v, w))),
+            (Value::Array(a), Value::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(v, w)| keeps(v, w))
+            }
+            (a, b) => a == b,
+        }
+    }
+
+    #[test]
+    fn websdk_e1_sequential_clips_get_explicit_placement_and_in_out() {
+        let v = fe(r#"{"VideoTracks":[{"VideoTrackClips":[
+            {"MediaId":"v10"},
+            {"MediaId":"v8","In":2,"Out":5},
+            {"MediaId":"v6","In":1}]}]}"#);
+        assert_eq!(
+            spans(&v, "VideoTracks", 0),
+            [(0.0, 10.0), (10.0, 13.0), (13.0, 18.0)]
+        );
+        assert_eq!(
+            in_outs(&v, "VideoTracks", 0),
+            [
+                (Some(0.0), Some(10.0)),
+                (Some(2.0), Some(5.0)),
+                (Some(1.0), Some(6.0))
+            ]
+        );
+        // Whole seconds are written as integers, as the vendor's examples do.
+        assert_eq!(clips_of(&v, "VideoTracks", 0)[2]["TimelineOut"], json!(18));
+        assert_eq!(v["FECanvas"], json!({"Width": 1920, "Height": 1080}));
+    }
+
+    #[test]
+    fn websdk_e2_explicit_placement_is_kept() {
+        let v = fe(r#"{"VideoTracks":[{"VideoTrackClips":[
+            {"MediaId":"v10","In":0,"Out":4,"TimelineIn":2,"TimelineOut":6},
+            {"MediaId":"v8","Out":3}]}]}"#);
+        assert_eq!(spans(&v, "VideoTracks", 0), [(2.0, 6.0), (6.0, 9.0)]);
+        assert_eq!(
+            in_outs(&v, "VideoTracks", 0),
+            [(Some(0.0), Some(4.0)), (Some(0.0), Some(3.0))]
+        );
+    }
+
+    #[test]
+    fn websdk_e3_speed() {
+        let v = fe(r#"{"VideoTracks":[{"VideoTrackClips":[
+            {"MediaId":"v10","Speed":2},
+            {"MediaId":"v8","In":0,"Out":4,"Speed":0.5}]}]}"#);
+        assert_eq!(spans(&v, "VideoTracks", 0), [(0.0, 5.0), (5.0, 13.0)]);
+        assert_eq!(
+            in_outs(&v, "VideoTracks", 0),
+            [(Some(0.0), Some(10.0)), (Some(0.0), Some(4.0))]
+        );
+    }
+
+    #[test]
+    fn websdk_e4_images_get_placement_but_no_in_out() {
+        let v = fe(r#"{"VideoTracks":[{"VideoTrackClips":[
+            {"Type":"Image","MediaURL":"https://b.oss-cn-shanghai.aliyuncs.com/a.png","Duration":3},
+            {"MediaId":"v6","Out":4},
+            {"Type":"Image","MediaId":"img2","Duration":2.5}]}]}"#);
+        assert_eq!(
+            spans(&v, "VideoTracks", 0),
+            [(0.0, 3.0), (3.0, 7.0), (7.0, 9.5)]
+        );
+        assert_eq!(
+            in_outs(&v, "VideoTracks", 0),
+            [(None, None), (Some(0.0), Some(4.0)), (None, None)]
+        );
+    }
+
+    #[test]
+    fn websdk_e7_untimed_subtitles_span_the_output() {
+        let v = fe(r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaId":"v8"}]}],
+           "SubtitleTracks":[{"SubtitleTrackClips":[
+             {"Type":"Text","Content":"Title","FontSize":60,"Y":0.1},
+             {"Type":"Text","Content":"Ending","TimelineIn":6,"TimelineOut":12}]}]}"#);
+        assert_eq!(spans(&v, "VideoTracks", 0), [(0.0, 8.0)]);
+        assert_eq!(spans(&v, "SubtitleTracks", 0), [(0.0, 8.0), (6.0, 12.0)]);
+        assert_eq!(
+            in_outs(&v, "SubtitleTracks", 0),
+            [(None, None), (None, None)]
+        );
+        let only_in = fe(r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaId":"v8"}]}],
+           "SubtitleTracks":[{"SubtitleTrackClips":[{"TimelineIn":3},{"TimelineIn":20},{"TimelineOut":2}]}]}"#);
+        assert_eq!(
+            spans(&only_in, "SubtitleTracks", 0),
+            [(3.0, 8.0), (20.0, 20.0), (0.0, 2.0)]
+        );
+    }
+
+    #[test]
+    fn websdk_e8_global_image_spans_the_output_and_empty_stays_empty() {
+        let v = fe(r#"{"VideoTracks":[
+            {"VideoTrackClips":[{"Type":"GlobalImage","MediaURL":".../bg.jpg"}]},
+            {"VideoTrackClips":[{"MediaId":"v6"},{"MediaId":"v10"}]}]}"#);
+        assert_eq!(spans(&v, "VideoTracks", 0), [(0.0, 16.0)]);
+        assert_eq!(spans(&v, "VideoTracks", 1), [(0.0, 6.0), (6.0, 16.0)]);
+        assert_eq!(in_outs(&v, "VideoTracks", 0), [(None, None)]);
+        for s in ["", " \n", "{}", " {} "] {
+            assert_eq!(fe(s), json!({}), "{s:?}");
+        }
+        assert_eq!(Timeline::default().to_frontend(src), json!({}));
+        // Not the empty object: bookkeeping is added even without clips.
+        assert_eq!(
+            fe(r#"{"VideoTracks":[{"VideoTrackClips":[]}]}"#),
+            json!({"VideoTracks":[{"Id":0,"VideoTrackClips":[]}],"FECanvas":{"Width":1920,"Height":1080}})
+        );
+    }
+
+    #[test]
+    fn websdk_unknown_lengths_give_zero_length_clips() {
+        let v = fe(r#"{"VideoTracks":[{"VideoTrackClips":[
+            {"MediaId":"unprobed"},{"MediaId":"v6"},{"MediaURL":"https://x/unknown.mp4","MaxOut":50},
+            {"Type":"AI_Avatar","AvatarId":"a"},{"Type":"Image","MediaId":"still"},
+            {"MediaId":"v6","In":8},{"MediaId":"v10","MaxOut":4}]}]}"#);
+        assert_eq!(
+            spans(&v, "VideoTracks", 0),
+            [
+                (0.0, 0.0),
+                (0.0, 6.0),
+                (6.0, 6.0),
+                (6.0, 6.0),
+                (6.0, 6.0),
+                (6.0, 6.0),
+                (6.0, 10.0)
+            ]
+        );
+        assert_eq!(
+            in_outs(&v, "VideoTracks", 0),
+            [
+                (Some(0.0), None),
+                (Some(0.0), Some(6.0)),
+                (Some(0.0), None),
+                (None, None),
+                (None, None),
+                (Some(8.0), None),
+                (Some(0.0), Some(4.0))
+            ]
+        );
+    }
+
+    #[test]
+    fn websdk_timeline_out_before_automatic_start_is_not_inverted() {
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[
+            {"MediaId":"v10"},{"MediaId":"v8","TimelineOut":4},{"MediaId":"v6"}]}]}"#;
+        assert_eq!(dur(t), 16.0);
+        assert_eq!(
+            spans(&fe(t), "VideoTracks", 0),
+            [(0.0, 10.0), (4.0, 4.0), (10.0, 16.0)]
+        );
+    }
+
+    #[test]
+    fn websdk_times_are_rounded_like_duration() {
+        let t = r#"{"VideoTracks":[{"VideoTrackClips":[
+            {"MediaId":"x","Out":1,"Speed":3},{"MediaId":"x","Out":1,"Speed":3},
+            {"MediaId":"x","TimelineIn":2.000001,"Out":0.00001}]}]}"#;
+        assert_eq!(dur(t), 2.0);
+        // An explicit TimelineIn with more decimals never ends up after the rounded end.
+        assert_eq!(
+            spans(&fe(t), "VideoTracks", 0),
+            [(0.0, 0.3333), (0.3333, 0.6667), (2.000001, 2.000001)]
+        );
+        // Filled Out is rounded too, unless rounding would bring it down to In.
+        let lengths = |s: &ClipSource| match s {
+            ClipSource::MediaId(id) if id == "long" => Some(216.206667),
+            _ => Some(216.20664),
+        };
+        let v = Timeline::parse(
+            r#"{"AudioTracks":[{"AudioTrackClips":[{"MediaId":"long"},{"MediaId":"odd","In":216.20662}]}]}"#,
+        )
+        .unwrap()
+        .to_frontend(lengths);
+        assert_eq!(
+            in_outs(&v, "AudioTracks", 0),
+            [
+                (Some(0.0), Some(216.2067)),
+                (Some(216.20662), Some(216.20664))
+            ]
+        );
+        assert_eq!(spans(&v, "AudioTracks", 0)[0], (0.0, 216.2067));
+    }
+
+    #[test]
+    fn websdk_effects_main_track_max_duration_and_image_tracks() {
+        let v = fe(r#"{"MaxDuration":12,
+           "VideoTracks":[
+             {"VideoTrackClips":[{"MediaId":"v10"},{"MediaId":"v8"}]},
+             {"Type":"Effect","VideoTrackClips":[{"Type":"VFX","SubType":"blur"},{"Type":"VFX","TimelineIn":3,"Duration":2}]}],
+           "ImageTracks":[{"ImageTrackClips":[{"ImageId":"logo"},{"ImageId":"logo","TimelineIn":2,"TimelineOut":9}]}],
+           "EffectTracks":[{"EffectTrackItems":[{"Type":"Filter","TimelineIn":1,"Duration":99},{"Type":"Filter"}]}],
+           "SubtitleTracks":[{"SubtitleTrackClips":[{"Content":"x"}]}]}"#);
+        assert_eq!(spans(&v, "VideoTracks", 0), [(0.0, 10.0), (10.0, 18.0)]);
+        assert_eq!(spans(&v, "VideoTracks", 1), [(0.0, 12.0), (3.0, 5.0)]);
+        assert_eq!(in_outs(&v, "VideoTracks", 1), [(None, None), (None, None)]);
+        assert_eq!(spans(&v, "ImageTracks", 0), [(0.0, 12.0), (2.0, 9.0)]);
+        assert_eq!(spans(&v, "EffectTracks", 0), [(1.0, 100.0), (0.0, 12.0)]);
+        assert_eq!(spans(&v, "SubtitleTracks", 0), [(0.0, 12.0)]);
+        let main = fe(
+            r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaId":"v10"},{"MediaId":"v8"}]}],
+           "AudioTracks":[{"MainTrack":true,"AudioTrackClips":[{"MediaId":"a15"}]}],
+           "SubtitleTracks":[{"SubtitleTrackClips":[{"Content":"x"}]}]}"#,
+        );
+        assert_eq!(spans(&main, "VideoTracks", 0), [(0.0, 10.0), (10.0, 18.0)]);
+        assert_eq!(spans(&main, "AudioTracks", 0), [(0.0, 15.0)]);
+        assert_eq!(spans(&main, "SubtitleTracks", 0), [(0.0, 15.0)]);
+    }
+
+    #[test]
+    fn websdk_ids_are_unique_and_track_ids_match() {
+        let v = fe(r#"{"VideoTracks":[
+             {"Id":1,"VideoTrackClips":[{"MediaId":"v6","Id":0},{"MediaId":"v6"}]},
+             {"VideoTrackClips":[{"MediaId":"v6","Id":"2"},{"MediaId":"v6","Id":null}]},
+             {"VideoTrackClips":null}],
+           "AudioTracks":[{"AudioTrackClips":[{"MediaId":"a15","Id":4.0}]},{"Id":0,"AudioTrackClips":[{"MediaId":"a15"}]}],
+           "ImageTracks":[{"ImageTrackClips":[{"ImageId":"logo"}]}],
+           "SubtitleTracks":[{"SubtitleTrackClips":[{"Content":"a"},{"Content":"b"}]}],
+           "EffectTracks":[{"EffectTrackItems":[{"Type":"Filter"}]}]}"#);
+        let ids = |list: &str| -> Vec<Value> {
+            v[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["Id"].clone())
+                .collect()
+        };
+        assert_eq!(ids("VideoTracks"), [json!(1), json!(0), json!(2)]);
+        assert_eq!(ids("AudioTracks"), [json!(1), json!(0)]);
+        assert_eq!(ids("ImageTracks"), [json!(0)]);
+        assert_eq!(ids("SubtitleTracks"), [json!(0)]);
+        assert_eq!(ids("EffectTracks"), [json!(0)]);
+        let mut clip_ids = Vec::new();
+        for fam in &FAMILIES {
+            for track in v[fam.key].as_array().unwrap() {
+                for clip in items(track.get(fam.clips_key)) {
+                    assert_eq!(clip["TrackId"], track["Id"], "{clip}");
+                    clip_ids.push(secs(&clip["Id"]) as u64);
+                }
+            }
+        }
+        // Explicit Ids (0, "2", 4.0) are kept; the others take the free numbers in the order
+        // video, image, audio, subtitle, effect tracks.
+        assert_eq!(clip_ids, [0, 1, 2, 3, 5, 4, 6, 7, 8, 9]);
+        assert_eq!(clips_of(&v, "VideoTracks", 1)[0]["Id"], json!("2"));
+    }
+
+    #[test]
+    fn websdk_keeps_unknown_keys_and_explicit_values() {
+        let s = r#"{"Version":1,"FECanvas":{"Width":1280,"Height":720},"From":"websdk",
+            "VideoTracks":[{"Id":"x","Disabled":false,"_x":[1,{"y":null}],"VideoTrackClips":[
+              {"MediaId":"v10","TrackId":3,"Id":"c","VirginDuration":10,"Effects":[{"Type":"Volume","Gain":"0"}],
+               "Speed":"1","In":" 1 ","Out":"4","TimelineIn":"2","TimelineOut":"9"},
+              {"MediaId":"v8","TimelineIn":null,"In":""}]}],
+            "SubtitleTrackClips":"not a track list, just an unknown key"}"#;
+        let orig: Value = serde_json::from_str(s).unwrap();
+        let v = fe(s);
+        assert!(keeps(&orig, &v));
+        assert_eq!(v["FECanvas"], json!({"Width": 1280, "Height": 720}));
+        assert_eq!(v["SubtitleTrackClips"], orig["SubtitleTrackClips"]);
+        let clips = clips_of(&v, "VideoTracks", 0);
+        assert_eq!(clips[0], orig["VideoTracks"][0]["VideoTrackClips"][0]);
+        assert_eq!(clips[1]["TrackId"], json!("x"));
+        // null and "" are absent, so they are filled.
+        assert_eq!(in_outs(&v, "VideoTracks", 0)[1], (Some(0.0), Some(8.0)));
+        assert_eq!(spans(&v, "VideoTracks", 0), [(2.0, 9.0), (9.0, 17.0)]);
+        let odd = fe(r#"{"FECanvas":"whatever","Version":2}"#);
+        assert_eq!(odd, json!({"FECanvas":"whatever","Version":2}));
+        let null = fe(r#"{"FECanvas":null}"#);
+        assert_eq!(null, json!({"FECanvas":{"Width":1920,"Height":1080}}));
     }
 
     // ---- properties ----
@@ -1724,6 +2281,26 @@ mod tests {
             })
     }
 
+    /// Equal up to the last bits of a float (serde_json's default number parsing may be off by
+    /// an ulp, so a value written out and read back can move slightly).
+    fn approx_eq(a: &Value, b: &Value) -> bool {
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) => {
+                let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+                (x - y).abs() <= 1e-9 * x.abs().max(1.0)
+            }
+            (Value::Object(x), Value::Object(y)) => {
+                x.len() == y.len()
+                    && x.iter()
+                        .all(|(k, v)| y.get(k).is_some_and(|w| approx_eq(v, w)))
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(v, w)| approx_eq(v, w))
+            }
+            (x, y) => x == y,
+        }
+    }
+
     proptest! {
         #[test]
         fn parse_never_panics(s in any::<String>()) {
@@ -1781,6 +2358,63 @@ mod tests {
             let expected: f64 = lens.iter().map(|(_, len, speed)| len / speed).sum();
             let got = dur(&video_timeline(&clips));
             prop_assert!((got - expected).abs() <= 1e-4 + expected * 1e-12, "{} vs {}", got, expected);
+        }
+
+        #[test]
+        fn websdk_placement_agrees_with_duration(t in timeline_strategy()) {
+            // Without a main track or a cap, the total is the latest video end (else audio).
+            let mut t = t;
+            t.as_object_mut().unwrap().remove("MaxDuration");
+            for list in ["VideoTracks", "AudioTracks"] {
+                for track in t[list].as_array_mut().unwrap() {
+                    track.as_object_mut().unwrap().remove("MainTrack");
+                }
+            }
+            let tl = Timeline::parse(&t.to_string()).unwrap();
+            let v = tl.to_frontend(src);
+            let latest = |list: &str| {
+                v[list]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .flat_map(|t| items(t.get(FAMILIES.iter().find(|f| f.key == list).unwrap().clips_key)))
+                    .map(|c| secs(&c["TimelineOut"]))
+                    .reduce(f64::max)
+            };
+            let end = latest("VideoTracks").or_else(|| latest("AudioTracks")).unwrap_or(0.0);
+            prop_assert_eq!(round4(end), tl.duration(src));
+        }
+
+        #[test]
+        fn websdk_conversion_is_complete_keeps_the_input_and_is_stable(t in timeline_strategy()) {
+            let s = t.to_string();
+            let tl = Timeline::parse(&s).unwrap();
+            let v = tl.to_frontend(src);
+            prop_assert!(keeps(tl.value(), &v));
+            let mut clip_ids = HashSet::new();
+            for fam in &FAMILIES {
+                let mut track_ids = HashSet::new();
+                for track in items(v.get(fam.key)) {
+                    prop_assert!(track_ids.insert(track["Id"].as_u64().unwrap()));
+                    for clip in items(track.get(fam.clips_key)) {
+                        prop_assert!(clip_ids.insert(clip["Id"].as_u64().unwrap()));
+                        prop_assert_eq!(&clip["TrackId"], &track["Id"]);
+                        prop_assert!(secs(&clip["TimelineOut"]) >= secs(&clip["TimelineIn"]));
+                        if clip.get("MediaId").is_some() && clip.get("Type").is_none() {
+                            prop_assert!(clip.get("In").is_some());
+                        }
+                    }
+                }
+            }
+            // The converted timeline parses back, has the same duration and converts to itself.
+            match Timeline::parse(&v.to_string()) {
+                Ok(again) => {
+                    let (a, b) = (tl.duration(src), again.duration(src));
+                    prop_assert!((a - b).abs() <= 1.000_001e-4, "{} vs {}", a, b);
+                    prop_assert!(approx_eq(&again.to_frontend(src), &v));
+                }
+                Err(e) => prop_assert!(false, "the converted timeline does not parse: {}", e.reason),
+            }
         }
 
         #[test]

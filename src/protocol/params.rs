@@ -112,6 +112,25 @@ impl Params {
         }
     }
 
+    /// A sort order spelled `descending` or `ascending` (absent: descending, the vendor's
+    /// default everywhere); returns true for ascending.
+    pub fn ascending(
+        &self,
+        name: &str,
+        descending: &str,
+        ascending: &str,
+    ) -> Result<bool, ApiError> {
+        match self.raw(name) {
+            None => Ok(false),
+            Some(v) if v == descending => Ok(false),
+            Some(v) if v == ascending => Ok(true),
+            Some(_) => Err(ApiError::invalid(
+                name,
+                format!("Valid values: {descending}, {ascending}."),
+            )),
+        }
+    }
+
     /// A comma-separated list (empty items dropped), each parsed.
     pub fn list<T: FromStr>(&self, name: &str) -> Result<Option<Vec<T>>, ApiError>
     where

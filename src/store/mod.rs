@@ -15,6 +15,7 @@ use crate::domain::account::{AccessKey, Account};
 use crate::domain::category::{Category, CategoryType};
 use crate::domain::media::{MediaCond, MediaInfo, MediaQuery};
 use crate::domain::project::{EditingProject, ProjectQuery, ProjectStatus};
+use crate::domain::template::{Template, TemplateQuery};
 use crate::domain::{Cursor, Page, Paged};
 
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +143,18 @@ pub trait Store: Send + Sync + 'static {
         ascending: bool,
         page: &Page,
     ) -> StoreResult<Paged<(Category, u64)>>;
+
+    async fn insert_template(&self, template: &Template) -> StoreResult<()>;
+    async fn template(&self, account_id: &str, template_id: &str) -> StoreResult<Option<Template>>;
+    /// Replaces the stored template; false when it no longer exists.
+    async fn update_template(&self, template: &Template) -> StoreResult<bool>;
+    async fn delete_templates(&self, account_id: &str, template_ids: &[String])
+    -> StoreResult<u64>;
+    async fn search_templates(
+        &self,
+        account_id: &str,
+        query: &TemplateQuery,
+    ) -> StoreResult<Paged<Template>>;
 
     /// Attaches materials (type, ID) to a project; existing links are kept.
     async fn add_materials(
@@ -531,7 +544,118 @@ fn media_sql(account_id: &str, q: &MediaQuery) -> SearchSql {
             MediaCond::CreatedUntil(t) => w.and("create_time <= ?", [Bind::Int(*t)]),
         }
     }
-    w.paged("media", MEDIA_COLUMNS, "media_id", q.ascending, &q.page)
+    w.paged(
+        "media",
+        MEDIA_COLUMNS,
+        "media_id",
+        q.ascending,
+        &q.page,
+        true,
+    )
+}
+
+const TEMPLATE_COLUMNS: &str = "account_id, template_id, name, template_type, config, cover_url, \
+     preview_media, status, create_source, modified_source, related_mediaids, create_time, modified_time";
+
+const INSERT_TEMPLATE: &str = "INSERT INTO templates (account_id, template_id, name, \
+     template_type, config, cover_url, preview_media, status, create_source, modified_source, \
+     related_mediaids, create_time, modified_time) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+
+const UPDATE_TEMPLATE: &str = "UPDATE templates SET name = $3, template_type = $4, config = $5, \
+     cover_url = $6, preview_media = $7, status = $8, create_source = $9, modified_source = $10, \
+     related_mediaids = $11, create_time = $12, modified_time = $13 \
+     WHERE account_id = $1 AND template_id = $2";
+
+/// Binds a [`Template`] to `$1..$13` in `TEMPLATE_COLUMNS` order.
+macro_rules! bind_template {
+    ($query:expr, $t:expr) => {{
+        let t = $t;
+        $query
+            .bind(&t.account_id)
+            .bind(&t.template_id)
+            .bind(&t.name)
+            .bind(t.template_type.as_str())
+            .bind(&t.config)
+            .bind(&t.cover_url)
+            .bind(&t.preview_media)
+            .bind(t.status.as_str())
+            .bind(t.create_source.as_str())
+            .bind(t.modified_source.as_str())
+            .bind(&t.related_mediaids)
+            .bind(t.create_time)
+            .bind(t.modified_time)
+    }};
+}
+use bind_template;
+
+#[derive(sqlx::FromRow)]
+struct TemplateRow {
+    account_id: String,
+    template_id: String,
+    name: String,
+    template_type: String,
+    config: Option<String>,
+    cover_url: Option<String>,
+    preview_media: Option<String>,
+    status: String,
+    create_source: String,
+    modified_source: String,
+    related_mediaids: Option<String>,
+    create_time: i64,
+    modified_time: i64,
+}
+
+impl TryFrom<TemplateRow> for Template {
+    type Error = StoreError;
+    fn try_from(r: TemplateRow) -> StoreResult<Self> {
+        Ok(Template {
+            template_type: parse_stored("template_type", &r.template_type)?,
+            status: parse_stored("status", &r.status)?,
+            create_source: parse_stored("create_source", &r.create_source)?,
+            modified_source: parse_stored("modified_source", &r.modified_source)?,
+            account_id: r.account_id,
+            template_id: r.template_id,
+            name: r.name,
+            config: r.config,
+            cover_url: r.cover_url,
+            preview_media: r.preview_media,
+            related_mediaids: r.related_mediaids,
+            create_time: r.create_time,
+            modified_time: r.modified_time,
+        })
+    }
+}
+
+fn template_sql(account_id: &str, q: &TemplateQuery) -> SearchSql {
+    let text = |s: &str| Bind::Text(s.to_string());
+    let mut w = Where {
+        sql: String::from("account_id = $1"),
+        binds: vec![text(account_id)],
+    };
+    if let Some(t) = q.template_type {
+        w.and("template_type = ?", [text(t.as_str())]);
+    }
+    if let Some(s) = q.status {
+        w.and("status = ?", [text(s.as_str())]);
+    }
+    if let Some(s) = q.create_source {
+        w.and("create_source = ?", [text(s.as_str())]);
+    }
+    if let Some(k) = &q.keyword {
+        w.and(
+            "(template_id = ? OR name LIKE ? ESCAPE '\\')",
+            [text(k), Bind::Text(format!("%{}%", escape_like(k)))],
+        );
+    }
+    w.paged(
+        "templates",
+        TEMPLATE_COLUMNS,
+        "template_id",
+        q.ascending,
+        &q.page,
+        false,
+    )
 }
 
 /// A value bound to a search placeholder.
@@ -545,6 +669,8 @@ enum Bind {
 /// also binds the cursor. Filters are placeholders, never spliced text.
 struct SearchSql {
     count: Option<String>,
+    /// The count query uses only the first `count_binds` binds (not the cursor's).
+    count_binds: usize,
     page: String,
     binds: Vec<Bind>,
 }
@@ -556,7 +682,8 @@ struct Where {
 }
 
 impl Where {
-    /// The count and page queries over `table`, ordered by (create_time, `id_column`).
+    /// The page query over `table`, ordered by (create_time, `id_column`), and the count
+    /// query for page-number queries (and for cursor queries that want a total).
     fn paged(
         self,
         table: &str,
@@ -564,11 +691,14 @@ impl Where {
         id_column: &str,
         ascending: bool,
         page: &Page,
+        total_with_cursor: bool,
     ) -> SearchSql {
         let Where {
             sql: filter,
             mut binds,
         } = self;
+        let count_binds = binds.len();
+        let count_sql = format!("SELECT COUNT(*) FROM {table} WHERE {filter}");
         let (dir, cmp) = if ascending {
             ("ASC", ">")
         } else {
@@ -579,7 +709,8 @@ impl Where {
             Page::Number { page_no, page_size } => {
                 let offset = (u64::from(*page_no) - 1) * u64::from(*page_size);
                 SearchSql {
-                    count: Some(format!("SELECT COUNT(*) FROM {table} WHERE {filter}")),
+                    count: Some(count_sql),
+                    count_binds,
                     page: format!(
                         "SELECT {columns} FROM {table} WHERE {filter}{order} LIMIT {} OFFSET {offset}",
                         u64::from(*page_size) + 1
@@ -599,7 +730,8 @@ impl Where {
                     ));
                 }
                 SearchSql {
-                    count: None,
+                    count: total_with_cursor.then_some(count_sql),
+                    count_binds,
                     page: format!(
                         "SELECT {columns} FROM {table} WHERE {page_filter}{order} LIMIT {}",
                         u64::from(*limit) + 1
@@ -670,6 +802,7 @@ fn search_sql(account_id: &str, q: &ProjectQuery) -> SearchSql {
         "project_id",
         q.ascending,
         &q.page,
+        false,
     )
 }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use super::sql::{conflict, impl_store, placeholders};
+use super::sql::{conflict, fetch_paged, impl_store, placeholders};
 use super::*;
 
 pub struct PgStore {

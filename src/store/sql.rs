@@ -240,19 +240,7 @@ macro_rules! impl_store {
 
             async fn search_projects(&self, account_id: &str, q: &ProjectQuery) -> StoreResult<Paged<EditingProject>> {
                 let sql = search_sql(account_id, q);
-                let total = match &sql.count {
-                    Some(count_sql) => {
-                        let (n,): (i64,) = bind_search!(sqlx::query_as(sqlx::AssertSqlSafe(count_sql.as_str())), &sql.binds)
-                            .fetch_one(&self.pool)
-                            .await?;
-                        Some(n as u64)
-                    }
-                    None => None,
-                };
-                let rows: Vec<ProjectRow> = bind_search!(sqlx::query_as(sqlx::AssertSqlSafe(sql.page.as_str())), &sql.binds)
-                    .fetch_all(&self.pool)
-                    .await?;
-                finish_page(rows, &q.page, total, |p: &EditingProject| Cursor {
+                fetch_paged!(self, sql, ProjectRow, &q.page, |p: &EditingProject| Cursor {
                     create_time: p.create_time,
                     id: p.project_id.clone(),
                 })
@@ -351,19 +339,7 @@ macro_rules! impl_store {
 
             async fn search_media(&self, account_id: &str, q: &MediaQuery) -> StoreResult<Paged<MediaInfo>> {
                 let sql = media_sql(account_id, q);
-                let total = match &sql.count {
-                    Some(count_sql) => {
-                        let (n,): (i64,) = bind_search!(sqlx::query_as(sqlx::AssertSqlSafe(count_sql.as_str())), &sql.binds)
-                            .fetch_one(&self.pool)
-                            .await?;
-                        Some(n as u64)
-                    }
-                    None => None,
-                };
-                let rows: Vec<MediaRow> = bind_search!(sqlx::query_as(sqlx::AssertSqlSafe(sql.page.as_str())), &sql.binds)
-                    .fetch_all(&self.pool)
-                    .await?;
-                finish_page(rows, &q.page, total, |m: &MediaInfo| Cursor {
+                fetch_paged!(self, sql, MediaRow, &q.page, |m: &MediaInfo| Cursor {
                     create_time: m.create_time,
                     id: m.media_id.clone(),
                 })
@@ -510,15 +486,8 @@ macro_rules! impl_store {
                 };
                 w.and("parent_id = ?", [Bind::Int(parent_id)]);
                 w.and("cate_type = ?", [Bind::Text(cate_type.as_str().to_string())]);
-                let sql = w.paged("categories", CATEGORY_COLUMNS, "cate_id", ascending, page);
-                let count_sql = sql.count.as_deref().unwrap_or("SELECT 0");
-                let (total,): (i64,) = bind_search!(sqlx::query_as(sqlx::AssertSqlSafe(count_sql)), &sql.binds)
-                    .fetch_one(&self.pool)
-                    .await?;
-                let rows: Vec<CategoryRow> = bind_search!(sqlx::query_as(sqlx::AssertSqlSafe(sql.page.as_str())), &sql.binds)
-                    .fetch_all(&self.pool)
-                    .await?;
-                let cats: Paged<Category> = finish_page(rows, page, Some(total as u64), |c: &Category| Cursor {
+                let sql = w.paged("categories", CATEGORY_COLUMNS, "cate_id", ascending, page, false);
+                let cats: Paged<Category> = fetch_paged!(self, sql, CategoryRow, page, |c: &Category| Cursor {
                     create_time: c.create_time,
                     id: c.cate_id.to_string(),
                 })?;
@@ -534,6 +503,53 @@ macro_rules! impl_store {
                     items.push((c, n as u64));
                 }
                 Ok(Paged { items, total: cats.total, next: cats.next })
+            }
+
+            async fn insert_template(&self, t: &Template) -> StoreResult<()> {
+                bind_template!(sqlx::query(INSERT_TEMPLATE), t)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| conflict(e, &format!("template {}", t.template_id)))?;
+                Ok(())
+            }
+
+            async fn template(&self, account_id: &str, template_id: &str) -> StoreResult<Option<Template>> {
+                let row: Option<TemplateRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {TEMPLATE_COLUMNS} FROM templates WHERE account_id = $1 AND template_id = $2"
+                )))
+                .bind(account_id)
+                .bind(template_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(Template::try_from).transpose()
+            }
+
+            async fn update_template(&self, t: &Template) -> StoreResult<bool> {
+                let done = bind_template!(sqlx::query(UPDATE_TEMPLATE), t).execute(&self.pool).await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_templates(&self, account_id: &str, template_ids: &[String]) -> StoreResult<u64> {
+                if template_ids.is_empty() {
+                    return Ok(0);
+                }
+                let sql = format!(
+                    "DELETE FROM templates WHERE account_id = $1 AND template_id IN ({})",
+                    placeholders(2, template_ids.len())
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id);
+                for id in template_ids {
+                    query = query.bind(id);
+                }
+                Ok(query.execute(&self.pool).await?.rows_affected())
+            }
+
+            async fn search_templates(&self, account_id: &str, q: &TemplateQuery) -> StoreResult<Paged<Template>> {
+                let sql = template_sql(account_id, q);
+                fetch_paged!(self, sql, TemplateRow, &q.page, |t: &Template| Cursor {
+                    create_time: t.create_time,
+                    id: t.template_id.clone(),
+                })
             }
 
             async fn add_materials(&self, account_id: &str, project_id: &str, materials: &[(String, String)]) -> StoreResult<()> {
@@ -596,6 +612,33 @@ macro_rules! impl_store {
     };
 }
 pub(super) use impl_store;
+
+/// Runs a [`SearchSql`](super::SearchSql): the count (page-number queries) and the page.
+macro_rules! fetch_paged {
+    ($self:ident, $sql:expr, $row:ty, $page:expr, $cursor:expr) => {{
+        let sql = $sql;
+        let total = match &sql.count {
+            Some(count_sql) => {
+                let (n,): (i64,) = bind_search!(
+                    sqlx::query_as(sqlx::AssertSqlSafe(count_sql.as_str())),
+                    &sql.binds[..sql.count_binds]
+                )
+                .fetch_one(&$self.pool)
+                .await?;
+                Some(n as u64)
+            }
+            None => None,
+        };
+        let rows: Vec<$row> = bind_search!(
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.page.as_str())),
+            &sql.binds
+        )
+        .fetch_all(&$self.pool)
+        .await?;
+        finish_page(rows, $page, total, $cursor)
+    }};
+}
+pub(super) use fetch_paged;
 
 /// `$first, $first+1, …` for `n` values.
 pub(super) fn placeholders(first: usize, n: usize) -> String {

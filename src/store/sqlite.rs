@@ -9,7 +9,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::sql::{conflict, impl_store, placeholders};
+use super::sql::{conflict, fetch_paged, impl_store, placeholders};
 use super::*;
 
 pub struct SqliteStore {
