@@ -104,6 +104,12 @@ struct ServeArgs {
     /// Concurrent ffprobe runs.
     #[arg(long, env = "OPENICE_PROBE_WORKERS", default_value_t = 2)]
     probe_workers: usize,
+    /// Requests served at once; more are answered 503 ServiceUnavailable.
+    #[arg(long, env = "OPENICE_MAX_IN_FLIGHT", default_value_t = 1024)]
+    max_in_flight: usize,
+    /// Per-account request-rate quota, ACTION=QPS (`*` for every action); repeatable.
+    #[arg(long = "quota", env = "OPENICE_QUOTAS", value_delimiter = ',')]
+    quotas: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -211,6 +217,8 @@ async fn serve(args: ServeArgs) -> CliResult {
         probe_workers: args.probe_workers.max(1),
         max_body_bytes: args.max_body_bytes,
         max_nonces: args.max_nonces,
+        max_in_flight: args.max_in_flight,
+        quotas: server::Quotas::parse(&args.quotas)?,
         tls: args.tls_cert.zip(args.tls_key),
     };
     server::serve(store, config).await?;

@@ -25,7 +25,7 @@ pub enum StoreError {
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
-    Backend(#[from] sqlx::Error),
+    Backend(sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
@@ -33,6 +33,16 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Failed database operations since start, for `/metrics`.
+pub static BACKEND_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        BACKEND_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        StoreError::Backend(e)
+    }
+}
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -119,6 +129,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Paged<MediaInfo>>;
     /// Moves the oldest `Init` media to `Preparing` and returns it (any account).
     async fn claim_probe(&self) -> StoreResult<Option<MediaInfo>>;
+    /// Media waiting for or under probing (all accounts).
+    async fn probe_queue_depth(&self) -> StoreResult<u64>;
     /// Puts media left `Preparing` by a stopped server back in the queue.
     async fn requeue_probes(&self) -> StoreResult<u64>;
     /// Stores a probe's outcome unless the media was deleted or re-registered meanwhile.

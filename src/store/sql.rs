@@ -371,6 +371,14 @@ macro_rules! impl_store {
                 }
             }
 
+            async fn probe_queue_depth(&self) -> StoreResult<u64> {
+                let (n,): (i64,) =
+                    sqlx::query_as("SELECT COUNT(*) FROM media WHERE status IN ('Init', 'Preparing')")
+                        .fetch_one(&self.pool)
+                        .await?;
+                Ok(n as u64)
+            }
+
             async fn requeue_probes(&self) -> StoreResult<u64> {
                 let done = sqlx::query("UPDATE media SET status = 'Init' WHERE status = 'Preparing'")
                     .execute(&self.pool)
@@ -654,6 +662,6 @@ pub(super) fn conflict(e: sqlx::Error, what: &str) -> super::StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             super::StoreError::Conflict(what.to_string())
         }
-        _ => super::StoreError::Backend(e),
+        _ => super::StoreError::from(e),
     }
 }

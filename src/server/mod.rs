@@ -1,5 +1,11 @@
-//! HTTP wiring: the request pipeline (body limit → parse → authenticate → dispatch), health,
-//! logging with the RequestId, graceful shutdown and optional TLS.
+//! HTTP wiring: the request pipeline (load shedding → body limit → parse → authenticate →
+//! quota → dispatch), health, metrics, logging with the RequestId, graceful shutdown and
+//! optional TLS.
+
+mod metrics;
+mod quota;
+
+pub use quota::Quotas;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,12 +18,14 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures_util::StreamExt;
 use time::OffsetDateTime;
 
 use axum::extract::{Path, Query};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
+use self::metrics::{ActionLabel, Metrics, RequestLabels};
 use crate::actions::{self, Caller, Ctx};
 use crate::domain::media::{check_bucket, check_key};
 use crate::media::probe::ProbeLimits;
@@ -41,6 +49,9 @@ pub struct ServerConfig {
     /// Bound on remembered nonces (about 16 bytes each).
     pub max_nonces: usize,
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Requests served at once; more are answered 503 `ServiceUnavailable` at once.
+    pub max_in_flight: usize,
+    pub quotas: Quotas,
 }
 
 struct App {
@@ -48,6 +59,9 @@ struct App {
     nonces: NonceStore,
     max_body_bytes: usize,
     scheme: &'static str,
+    metrics: Metrics,
+    quotas: Quotas,
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 /// Builds the action context; the download-URL key is kept in the store so that every
@@ -67,7 +81,7 @@ pub async fn context(store: Arc<dyn Store>, config: &ServerConfig) -> Result<Arc
     }))
 }
 
-pub fn router(ctx: Arc<Ctx>, config: &ServerConfig) -> Router {
+pub fn router(ctx: Arc<Ctx>, config: ServerConfig) -> Router {
     let app = Arc::new(App {
         ctx,
         nonces: NonceStore::new(config.max_nonces, TIME_WINDOW.whole_seconds()),
@@ -77,9 +91,13 @@ pub fn router(ctx: Arc<Ctx>, config: &ServerConfig) -> Router {
         } else {
             "http"
         },
+        metrics: Metrics::new(),
+        quotas: config.quotas,
+        in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
     });
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(render_metrics))
         .route("/oss/{bucket}/{*key}", get(download))
         .fallback(rpc)
         .with_state(app)
@@ -102,25 +120,26 @@ pub async fn serve(
     }
     let ctx = context(store, &config).await?;
     actions::run_probe_workers(ctx.clone(), config.probe_workers);
-    let app = router(ctx, &config);
-    match &config.tls {
+    let (listen, tls) = (config.listen, config.tls.clone());
+    let app = router(ctx, config);
+    match &tls {
         None => {
-            let listener = tokio::net::TcpListener::bind(config.listen).await?;
+            let listener = tokio::net::TcpListener::bind(listen).await?;
             tracing::info!(address = %listener.local_addr()?, "listening (http)");
             axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown_signal())
                 .await?;
         }
         Some((cert, key)) => {
-            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
             let handle = axum_server::Handle::new();
             let stopper = handle.clone();
             tokio::spawn(async move {
                 shutdown_signal().await;
                 stopper.graceful_shutdown(Some(Duration::from_secs(30)));
             });
-            tracing::info!(address = %config.listen, "listening (https)");
-            axum_server::bind_rustls(config.listen, tls)
+            tracing::info!(address = %listen, "listening (https)");
+            axum_server::bind_rustls(listen, rustls)
                 .handle(handle)
                 .serve(app.into_make_service())
                 .await?;
@@ -151,9 +170,43 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
     }
 }
 
+async fn render_metrics(State(app): State<Arc<App>>) -> Response {
+    if let Ok(depth) = app.ctx.store.probe_queue_depth().await {
+        app.metrics.probe_queue.set(depth as i64);
+    }
+    app.metrics
+        .store_errors
+        .set(crate::store::BACKEND_ERRORS.load(std::sync::atomic::Ordering::Relaxed) as i64);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
 async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
     let started = Instant::now();
     let request_id = new_request_id();
+    // Shed load at once rather than queue without bound.
+    let Ok(_permit) = app.in_flight.clone().try_acquire_owned() else {
+        let e = ApiError::unavailable();
+        let body = ErrorBody {
+            request_id: &request_id,
+            host_id: "",
+            code: e.code.as_str(),
+            message: &e.message,
+            recommend: "",
+        };
+        return json_response(
+            e.status,
+            &request_id,
+            serde_json::to_vec(&body).unwrap_or_default(),
+        );
+    };
+    app.metrics.in_flight.inc();
     let (parts, body) = req.into_parts();
     let host = parts
         .headers
@@ -193,6 +246,12 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
         if !actions::is_known(&rpc.action) {
             return Err(actions::unknown_action(&rpc.action));
         }
+        if !app.quotas.allow(&caller.account_id, &rpc.action) {
+            return Err(ApiError::new(
+                ErrorCode::ThrottlingUser,
+                "Request was denied due to user flow control.",
+            ));
+        }
         actions::dispatch(&app.ctx, &caller, &rpc.action, &rpc.params, &request_id).await
     }
     .await;
@@ -211,6 +270,29 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
             (e.status, bytes, e.code.as_str())
         }
     };
+    app.metrics.in_flight.dec();
+    let metric_action = if actions::is_known(&action) {
+        action.as_str()
+    } else {
+        "unknown"
+    };
+    app.metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            action: metric_action.to_string(),
+            code: if code.is_empty() {
+                "OK".to_string()
+            } else {
+                code.to_string()
+            },
+        })
+        .inc();
+    app.metrics
+        .latency
+        .get_or_create(&ActionLabel {
+            action: metric_action.to_string(),
+        })
+        .observe(started.elapsed().as_secs_f64());
     tracing::info!(
         request_id = %request_id,
         action = %action,
@@ -248,11 +330,42 @@ async fn read_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
+        drain(body).await;
         return Err(ApiError::body_too_large(limit));
     }
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::body_too_large(limit))
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
+            return Err(ApiError::invalid(
+                "Body",
+                "The request body could not be read.",
+            ));
+        };
+        if buf.len() + chunk.len() > limit {
+            drain(Body::from_stream(stream)).await;
+            return Err(ApiError::body_too_large(limit));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// Reads and drops the rest of an oversized body (bounded in bytes and time), so clients
+/// that send the whole body before reading see the 413 instead of a broken pipe.
+async fn drain(body: Body) {
+    const MAX_DRAIN: usize = 256 << 20;
+    let mut stream = body.into_data_stream();
+    let mut seen = 0usize;
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen += chunk.len();
+            if seen > MAX_DRAIN {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// Key lookup, then signature, then time window, then nonce, so forged requests cannot
