@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from icehelpers import SIGNATURES, Api, Creds
+from mediafiles import Library, MediaFiles, make_media_files
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_KEY_ID = "LTAIconformance0default"
@@ -62,15 +63,24 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, binary: str, backend: str, data_dir: Path, database_url: str | None):
+    def __init__(
+        self,
+        binary: str,
+        backend: str,
+        data_dir: Path,
+        database_url: str | None,
+        serve_args: tuple[str, ...] = (),
+        name: str | None = None,
+    ):
         self.binary = binary
         self.backend = backend
         self.data_dir = data_dir
         self.database_url = database_url
+        self.serve_args = list(serve_args)  # extra `openice serve` flags
         self.port = _free_port()
         self.endpoint = f"127.0.0.1:{self.port}"
         self.default = Creds(DEFAULT_KEY_ID, DEFAULT_SECRET)
-        self.log_path = data_dir.parent / f"openice-{backend}.log"
+        self.log_path = data_dir.parent / f"openice-{name or backend}.log"
         self.proc: subprocess.Popen | None = None
 
     def store_args(self) -> list[str]:
@@ -80,9 +90,9 @@ class Server:
         return args
 
     def start(self) -> None:
-        self.log = open(self.log_path, "wb")
+        self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [self.binary, "serve", "--listen", self.endpoint, *self.store_args()],
+            [self.binary, "serve", "--listen", self.endpoint, *self.store_args(), *self.serve_args],
             env=_clean_env(OPENICE_ACCESS_KEY_ID=DEFAULT_KEY_ID, OPENICE_ACCESS_KEY_SECRET=DEFAULT_SECRET),
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -113,6 +123,20 @@ class Server:
         finally:
             self.log.close()
 
+    def kill(self) -> None:
+        """SIGKILL: no graceful shutdown, nothing flushed by the server itself."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+    def restart(self) -> None:
+        """Starts the binary again on the same store (on a new port)."""
+        assert self.proc is None or self.proc.poll() is not None
+        self.port = _free_port()
+        self.endpoint = f"127.0.0.1:{self.port}"
+        self.start()
+
     def log_text(self) -> str:
         try:
             return self.log_path.read_text(errors="replace")[-4000:]
@@ -131,6 +155,18 @@ class Server:
         assert p.returncode == 0, f"openice {' '.join(args)} failed ({p.returncode}): {p.stderr}"
         return p.stdout
 
+    def put_media(self, src: Path | str, url: str, account: str | None = None) -> dict:
+        """`openice media put SRC oss://bucket/key [--account ID]`: copies a file into the
+        store's local object storage; answers {"InputURL", "FileSize"}."""
+        args = ["media", "put", str(src), url]
+        if account:
+            args += ["--account", account]
+        return json.loads(self.cli(*args))
+
+    def object_path(self, bucket: str, key: str) -> Path:
+        """Where the store keeps oss://bucket/key."""
+        return self.data_dir / "buckets" / bucket / key
+
     def create_account(self, name: str | None = None) -> Creds:
         out = self.cli("account", "create", name or f"acct-{secrets.token_hex(4)}")
         doc = json.loads(out)
@@ -148,6 +184,25 @@ def _postgres_url() -> str:
     pytest.skip("OPENICE_TEST_DATABASE_URL is not set")
 
 
+def _create_database() -> tuple[str, str, str]:
+    """A fresh PostgreSQL database: (its URL, its name, the admin URL)."""
+    import psycopg
+
+    admin_url = _postgres_url()
+    dbname = f"openice_c_{secrets.token_hex(6)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+    parts = urlsplit(admin_url)
+    return urlunsplit(parts._replace(path="/" + dbname)), dbname, admin_url
+
+
+def _drop_database(admin_url: str, dbname: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def server(request, openice_bin, tmp_path_factory):
     backend = request.param
@@ -155,14 +210,7 @@ def server(request, openice_bin, tmp_path_factory):
     dbname = None
     admin_url = None
     if backend == "postgres":
-        import psycopg
-
-        admin_url = _postgres_url()
-        dbname = f"openice_c_{secrets.token_hex(6)}"
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-        parts = urlsplit(admin_url)
-        database_url = urlunsplit(parts._replace(path="/" + dbname))
+        database_url, dbname, admin_url = _create_database()
     base = tmp_path_factory.mktemp(f"openice-{backend}")
     data_dir = base / "data"
     data_dir.mkdir()
@@ -177,10 +225,36 @@ def server(request, openice_bin, tmp_path_factory):
             srv.proc.kill()
             srv.proc.wait()
         if dbname:
-            import psycopg
+            _drop_database(admin_url, dbname)
 
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+@pytest.fixture
+def make_server(server, openice_bin, tmp_path_factory):
+    """make_server(*serve_args) → a dedicated, started Server on a brand-new store of the
+    session server's backend (its own data dir; for postgres its own database). Stopped
+    and cleaned up after the test; kill()/restart() keep the same store."""
+    made: list[tuple[Server, str | None, str | None]] = []
+
+    def make(*serve_args: str) -> Server:
+        database_url = dbname = admin_url = None
+        if server.backend == "postgres":
+            database_url, dbname, admin_url = _create_database()
+        base = tmp_path_factory.mktemp(f"openice-dedicated-{server.backend}")
+        data_dir = base / "data"
+        data_dir.mkdir()
+        srv = Server(openice_bin, server.backend, data_dir, database_url, tuple(serve_args), name="dedicated")
+        made.append((srv, dbname, admin_url))
+        srv.start()
+        return srv
+
+    yield make
+    for srv, dbname, admin_url in made:
+        if srv.proc is not None and srv.proc.poll() is None:
+            srv.proc.kill()
+            srv.proc.wait()
+            srv.log.close()
+        if dbname:
+            _drop_database(admin_url, dbname)
 
 
 @pytest.fixture(params=SIGNATURES)
@@ -208,3 +282,23 @@ def api(make_api) -> Api:
 def fresh(server, make_api) -> Api:
     """A client of a brand-new account: its searches see only what the test creates."""
     return make_api(server.create_account())
+
+
+@pytest.fixture(scope="session")
+def media_files(tmp_path_factory) -> MediaFiles:
+    """Real media made with ffmpeg once per session (see mediafiles.py)."""
+    return make_media_files(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture
+def lib(server, fresh, media_files) -> Library:
+    """A brand-new account's media library (its own bucket, files put with the CLI), with
+    a client of the parametrised signature version."""
+    return Library(server, fresh, media_files)
+
+
+@pytest.fixture
+def lib_v3(server, media_files) -> Library:
+    """Like `lib`, signing with v3 only: for tests whose parameters need no second look at
+    the v2 canonicalisation (keeps the suite fast)."""
+    return Library(server, Api(server.endpoint, server.create_account(), "v3"), media_files)

@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Runs every test openice has: Rust unit and integration tests, then the conformance suite
 # that drives the server with the vendor's official Python SDK. Installs what they need
-# (a Python venv with the pinned SDK under .venv) on first use.
+# (ffmpeg from apt, a Python venv with the pinned SDK under .venv) on first use.
 #
 # PostgreSQL: set OPENICE_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test)
 # to run every suite against PostgreSQL as well as SQLite; each run creates and drops its
 # own databases there. OPENICE_REQUIRE_POSTGRES=1 turns a missing URL into a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# ffmpeg/ffprobe make and probe the test media.
+if ! command -v ffprobe >/dev/null || ! command -v ffmpeg >/dev/null; then
+    echo "== installing ffmpeg"
+    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ffmpeg >/dev/null
+fi
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ] || ! cmp -s conformance/requirements.txt .venv/.requirements; then

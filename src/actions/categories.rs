@@ -59,13 +59,24 @@ pub struct AddBody {
 pub async fn add(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<AddBody, ApiError> {
     let name = params.required("CateName")?;
     category::check_name(name)?;
-    let cate_type = params.parse("Type")?.unwrap_or(CategoryType::Default);
+    let requested_type = params.parse::<CategoryType>("Type")?;
     // An absent or non-positive ParentId makes a root (reference: "empty or <1 ⇒ new root").
     let parent = match params.int_in("ParentId", i64::MIN..=i64::MAX)? {
         Some(id) if id >= 1 => Some(existing(ctx, caller, id).await.map_err(|_| {
             ApiError::invalid("ParentId", format!("The category {id} does not exist."))
         })?),
         _ => None,
+    };
+    // A subcategory is of its parent's type.
+    let cate_type = match (&parent, requested_type) {
+        (Some(p), Some(t)) if t != p.cate_type => {
+            return Err(ApiError::invalid(
+                "Type",
+                format!("The parent category is of type {}.", p.cate_type),
+            ));
+        }
+        (Some(p), _) => p.cate_type,
+        (None, t) => t.unwrap_or(CategoryType::Default),
     };
     let level = category::child_level(parent.as_ref())?;
     let parent_id = parent.as_ref().map_or(ROOT_PARENT, |p| p.cate_id);

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::media::{FileDetail, MediaInfoView, ViewCtx};
+use super::media::{FileDetail, MediaInfoView, Shape, ViewCtx};
 use super::projects::stored_timeline_media;
 use super::{Caller, Ctx, Empty};
 use crate::domain::project::EditingProject;
@@ -176,6 +176,7 @@ async fn materials_of(
         }
     }
     let views = ViewCtx {
+        shape: Shape::Materials,
         ctx,
         caller,
         auth_timeout: 3600,
@@ -207,14 +208,7 @@ pub async fn delete(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty
             "Valid values: video, image, audio, subtitle, text, editingProject, liveStream.",
         ));
     }
-    params.required("MaterialIds")?;
-    let ids: Vec<String> = params.list("MaterialIds")?.unwrap_or_default();
-    if ids.len() > MAX_PER_TYPE {
-        return Err(ApiError::invalid(
-            "MaterialIds",
-            format!("At most {MAX_PER_TYPE} IDs are allowed."),
-        ));
-    }
+    let ids = params.id_list("MaterialIds", MAX_PER_TYPE)?;
     // Media types share one namespace of media IDs, so the link is removed whatever type it was attached as.
     let kinds: &[&str] = if MEDIA_TYPES.contains(&kind) {
         MEDIA_TYPES

@@ -79,8 +79,10 @@ pub(super) struct FileBasicInfoView {
     width: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     height: Option<String>,
-    create_time: String,
-    modified_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    create_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    modified_time: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -112,11 +114,33 @@ pub(super) enum FileDetail {
     Streams,
 }
 
+/// Which action a view is for: the vendor's responses carry different field sets.
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum Shape {
+    Get,
+    Batch,
+    List,
+    Search,
+    Materials,
+}
+
+impl Shape {
+    /// CateId, ReferenceId and the file's CreateTime/ModifiedTime.
+    fn catalogued(self) -> bool {
+        matches!(self, Shape::Get | Shape::List | Shape::Search)
+    }
+
+    fn cate_name(self) -> bool {
+        matches!(self, Shape::Get | Shape::Search)
+    }
+}
+
 /// Everything a view needs besides the media itself.
 pub(super) struct ViewCtx<'a> {
     pub ctx: &'a Ctx,
     pub caller: &'a Caller,
     pub auth_timeout: i64,
+    pub shape: Shape,
 }
 
 impl ViewCtx<'_> {
@@ -138,7 +162,8 @@ impl ViewCtx<'_> {
         m: MediaInfo,
         detail: FileDetail,
     ) -> Result<MediaInfoView, ApiError> {
-        let cate_name = match m.cate_id {
+        let catalogued = self.shape.catalogued();
+        let cate_name = match m.cate_id.filter(|_| self.shape.cate_name()) {
             Some(id) => self
                 .ctx
                 .store
@@ -169,8 +194,8 @@ impl ViewCtx<'_> {
                     bitrate: file.and_then(|f| f.bitrate.clone()),
                     width: file.and_then(|f| f.width.clone()),
                     height: file.and_then(|f| f.height.clone()),
-                    create_time: format_time(m.create_time),
-                    modified_time: format_time(m.modified_time),
+                    create_time: catalogued.then(|| format_time(m.create_time)),
+                    modified_time: catalogued.then(|| format_time(m.modified_time)),
                 },
                 video_stream_info_list: streams.then(|| {
                     probe
@@ -204,11 +229,11 @@ impl ViewCtx<'_> {
                 title: m.title,
                 description: m.description,
                 category: m.category,
-                cate_id: m.cate_id,
+                cate_id: m.cate_id.filter(|_| catalogued),
                 cate_name,
                 media_tags: m.media_tags.join(","),
                 user_data: m.user_data,
-                reference_id: m.reference_id,
+                reference_id: m.reference_id.filter(|_| catalogued),
                 status: m.status.as_str(),
                 create_time: format_time(m.create_time),
                 modified_time: format_time(m.modified_time),
@@ -496,6 +521,7 @@ pub async fn get(
     params: &Params,
 ) -> Result<GetMediaInfoBody, ApiError> {
     let views = ViewCtx {
+        shape: Shape::Get,
         ctx,
         caller,
         auth_timeout: auth_timeout(params)?,
@@ -514,19 +540,13 @@ pub struct BatchBody {
 }
 
 pub async fn batch_get(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<BatchBody, ApiError> {
-    params.required("MediaIds")?;
-    let ids: Vec<String> = params.list("MediaIds")?.unwrap_or_default();
-    if ids.len() > MAX_BATCH {
-        return Err(ApiError::invalid(
-            "MediaIds",
-            format!("At most {MAX_BATCH} IDs are allowed."),
-        ));
-    }
+    let ids = params.id_list("MediaIds", MAX_BATCH)?;
     let detail = match params.raw("AdditionType") {
         Some(a) if a.split(',').any(|t| t.trim() == "FileInfo") => FileDetail::Streams,
         _ => FileDetail::None,
     };
     let views = ViewCtx {
+        shape: Shape::Batch,
         ctx,
         caller,
         auth_timeout: auth_timeout(params)?,
@@ -703,6 +723,7 @@ pub async fn list(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ListBod
     query.page = Page::After { cursor, limit };
     let page = ctx.store.search_media(&caller.account_id, &query).await?;
     let views = ViewCtx {
+        shape: Shape::List,
         ctx,
         caller,
         auth_timeout: auth_timeout(params)?,
@@ -739,6 +760,7 @@ pub async fn search(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Searc
     };
     let page = ctx.store.search_media(&caller.account_id, &query).await?;
     let views = ViewCtx {
+        shape: Shape::Search,
         ctx,
         caller,
         auth_timeout: 3600,

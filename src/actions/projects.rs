@@ -8,7 +8,7 @@ use super::materials::MaterialMaps;
 use super::templates;
 use super::{Caller, Ctx, Empty, NextToken};
 use crate::domain::Page;
-use crate::domain::media::InputLocation;
+use crate::domain::media::{InputLocation, MediaInfo};
 use crate::domain::project::{
     EditingProject, EditingProjectUpdate, NewEditingProject, ProjectQuery, ProjectStatus,
     ProjectType, TemplateRef, TemplateType,
@@ -132,12 +132,13 @@ fn timeline_param(params: &Params) -> Result<Option<(String, Timeline)>, ApiErro
         .transpose()
 }
 
-/// Probed durations of the caller's media that a timeline references, by clip source.
-pub(super) async fn source_durations(
+/// The caller's media a timeline references, by MediaId or by MediaURL into local storage,
+/// with the clip source that named each.
+pub(super) async fn timeline_media(
     ctx: &Ctx,
     account_id: &str,
     timeline: &Timeline,
-) -> Result<HashMap<ClipSource, f64>, ApiError> {
+) -> Result<Vec<(ClipSource, MediaInfo)>, ApiError> {
     let sources = timeline.sources();
     let ids: Vec<String> = sources
         .iter()
@@ -146,12 +147,12 @@ pub(super) async fn source_durations(
             ClipSource::MediaUrl(_) => None,
         })
         .collect();
-    let mut out: HashMap<ClipSource, f64> = ctx
+    let mut out: Vec<(ClipSource, MediaInfo)> = ctx
         .store
         .media_many(account_id, &ids)
         .await?
         .into_iter()
-        .filter_map(|m| Some((ClipSource::MediaId(m.media_id), m.duration?)))
+        .map(|m| (ClipSource::MediaId(m.media_id.clone()), m))
         .collect();
     for s in sources {
         if let ClipSource::MediaUrl(url) = s
@@ -160,12 +161,24 @@ pub(super) async fn source_durations(
                 .store
                 .media_by(account_id, MediaKey::Location(&location.canonical()))
                 .await?
-            && let Some(d) = m.duration
         {
-            out.insert(s.clone(), d);
+            out.push((s.clone(), m));
         }
     }
     Ok(out)
+}
+
+/// Probed durations of the caller's media that a timeline references, by clip source.
+pub(super) async fn source_durations(
+    ctx: &Ctx,
+    account_id: &str,
+    timeline: &Timeline,
+) -> Result<HashMap<ClipSource, f64>, ApiError> {
+    Ok(timeline_media(ctx, account_id, timeline)
+        .await?
+        .into_iter()
+        .filter_map(|(s, m)| Some((s, m.duration?)))
+        .collect())
 }
 
 /// A timeline parameter with what storing it needs: the media it references and the
@@ -306,18 +319,16 @@ async fn web_sdk_timeline(
         return Ok(None);
     };
     let timeline = Timeline::parse(raw).map_err(|e| e.reason)?;
-    let failed = |e: ApiError| e.message;
-    let durations = source_durations(ctx, &caller.account_id, &timeline)
+    let media = timeline_media(ctx, &caller.account_id, &timeline)
         .await
-        .map_err(failed)?;
-    let media = ctx
-        .store
-        .media_many(&caller.account_id, &timeline.media_ids())
-        .await
-        .map_err(|e| ApiError::from(e).message)?;
+        .map_err(|e| e.message)?;
+    let durations: HashMap<ClipSource, f64> = media
+        .iter()
+        .filter_map(|(s, m)| Some((s.clone(), m.duration?)))
+        .collect();
     let materials: Vec<(String, String)> = media
         .into_iter()
-        .map(|m| {
+        .map(|(_, m)| {
             let kind = m.media_type.map_or("video", |t| t.as_str());
             (kind.to_string(), m.media_id)
         })
@@ -377,14 +388,7 @@ pub(super) fn stored_timeline_media(project: &EditingProject) -> Vec<String> {
 }
 
 pub async fn delete(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty, ApiError> {
-    params.required("ProjectIds")?;
-    let ids: Vec<String> = params.list("ProjectIds")?.unwrap_or_default();
-    if ids.len() > MAX_DELETE_IDS {
-        return Err(ApiError::invalid(
-            "ProjectIds",
-            format!("At most {MAX_DELETE_IDS} IDs can be deleted at once."),
-        ));
-    }
+    let ids = params.id_list("ProjectIds", MAX_DELETE_IDS)?;
     ctx.store.delete_projects(&caller.account_id, &ids).await?;
     Ok(Empty {})
 }
@@ -441,6 +445,26 @@ pub struct ProjectListBody {
     next_token: Option<String>,
 }
 
+impl ProjectListBody {
+    fn of(
+        projects: Vec<EditingProject>,
+        view: View,
+        max_results: u32,
+        total_count: Option<u64>,
+        next_token: Option<String>,
+    ) -> Self {
+        ProjectListBody {
+            project_list: projects
+                .into_iter()
+                .map(|p| ProjectView::of(p, view))
+                .collect(),
+            total_count,
+            max_results,
+            next_token,
+        }
+    }
+}
+
 pub async fn search(
     ctx: &Ctx,
     caller: &Caller,
@@ -458,16 +482,13 @@ pub async fn search(
         .store
         .search_projects(&caller.account_id, &query)
         .await?;
-    Ok(ProjectListBody {
-        project_list: page
-            .items
-            .into_iter()
-            .map(|p| ProjectView::of(p, View::Searched))
-            .collect(),
-        total_count: Some(page.total),
-        max_results: page_size,
-        next_token: None,
-    })
+    Ok(ProjectListBody::of(
+        page.items,
+        View::Searched,
+        page_size,
+        Some(page.total),
+        None,
+    ))
 }
 
 pub async fn list(
@@ -488,16 +509,14 @@ pub async fn list(
         .store
         .search_projects(&caller.account_id, &query)
         .await?;
-    Ok(ProjectListBody {
-        project_list: page
-            .items
-            .into_iter()
-            .map(|p| ProjectView::of(p, View::Listed))
-            .collect(),
-        total_count: None,
-        max_results: limit,
-        next_token: page.next.map(|c| token.encode(&c)),
-    })
+    let next_token = page.next.map(|c| token.encode(&c));
+    Ok(ProjectListBody::of(
+        page.items,
+        View::Listed,
+        limit,
+        None,
+        next_token,
+    ))
 }
 
 #[cfg(test)]

@@ -222,14 +222,7 @@ pub async fn update(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty
 }
 
 pub async fn delete(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty, ApiError> {
-    params.required("TemplateIds")?;
-    let ids: Vec<String> = params.list("TemplateIds")?.unwrap_or_default();
-    if ids.len() > MAX_DELETE {
-        return Err(ApiError::invalid(
-            "TemplateIds",
-            format!("At most {MAX_DELETE} IDs are allowed."),
-        ));
-    }
+    let ids = params.id_list("TemplateIds", MAX_DELETE)?;
     ctx.store.delete_templates(&caller.account_id, &ids).await?;
     Ok(Empty {})
 }
@@ -277,6 +270,9 @@ pub struct ParamView {
     kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     content: Option<String>,
+    /// The default material of a media placeholder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media_url: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -300,8 +296,10 @@ pub async fn params(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Param
                 ParamKind::Text => "Text",
                 ParamKind::Array | ParamKind::Value => return None,
             };
+            let default = p.default.filter(|d| d != "NULL");
             Some(ParamView {
-                content: p.default.filter(|_| kind == "Text"),
+                media_url: default.clone().filter(|_| kind != "Text"),
+                content: default.filter(|_| kind == "Text"),
                 key: p.key,
                 kind,
             })

@@ -131,6 +131,19 @@ impl Params {
         }
     }
 
+    /// A required comma-separated list of IDs, at most `max` of them.
+    pub fn id_list(&self, name: &str, max: usize) -> Result<Vec<String>, ApiError> {
+        self.required(name)?;
+        let ids: Vec<String> = self.list(name)?.unwrap_or_default();
+        if ids.len() > max {
+            return Err(ApiError::invalid(
+                name,
+                format!("At most {max} IDs are allowed."),
+            ));
+        }
+        Ok(ids)
+    }
+
     /// A comma-separated list (empty items dropped), each parsed.
     pub fn list<T: FromStr>(&self, name: &str) -> Result<Option<Vec<T>>, ApiError>
     where

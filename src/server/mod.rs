@@ -192,19 +192,7 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
     let request_id = new_request_id();
     // Shed load at once rather than queue without bound.
     let Ok(_permit) = app.in_flight.clone().try_acquire_owned() else {
-        let e = ApiError::unavailable();
-        let body = ErrorBody {
-            request_id: &request_id,
-            host_id: "",
-            code: e.code.as_str(),
-            message: &e.message,
-            recommend: "",
-        };
-        return json_response(
-            e.status,
-            &request_id,
-            serde_json::to_vec(&body).unwrap_or_default(),
-        );
+        return error_response(&ApiError::unavailable(), &request_id, "");
     };
     app.metrics.in_flight.inc();
     let (parts, body) = req.into_parts();
@@ -256,19 +244,13 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
     }
     .await;
 
-    let (status, bytes, code) = match result {
-        Ok(bytes) => (200, bytes, ""),
-        Err(e) => {
-            let body = ErrorBody {
-                request_id: &request_id,
-                host_id: &host,
-                code: e.code.as_str(),
-                message: &e.message,
-                recommend: "",
-            };
-            let bytes = serde_json::to_vec(&body).unwrap_or_default();
-            (e.status, bytes, e.code.as_str())
-        }
+    let (status, code, response) = match result {
+        Ok(bytes) => (200, "", json_response(200, &request_id, bytes)),
+        Err(e) => (
+            e.status,
+            e.code.as_str(),
+            error_response(&e, &request_id, &host),
+        ),
     };
     app.metrics.in_flight.dec();
     let metric_action = if actions::is_known(&action) {
@@ -302,7 +284,7 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
         micros = started.elapsed().as_micros() as u64,
         "request"
     );
-    json_response(status, &request_id, bytes)
+    response
 }
 
 fn json_response(status: u16, request_id: &str, bytes: Vec<u8>) -> Response {
@@ -466,17 +448,21 @@ async fn download(
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let request_id = new_request_id();
     tracing::error!(request_id = %request_id, "handler panicked");
-    let e = ApiError::internal();
+    error_response(&ApiError::internal(), &request_id, "")
+}
+
+/// The vendor's JSON error body with the error's status.
+fn error_response(e: &ApiError, request_id: &str, host_id: &str) -> Response {
     let body = ErrorBody {
-        request_id: &request_id,
-        host_id: "",
+        request_id,
+        host_id,
         code: e.code.as_str(),
         message: &e.message,
         recommend: "",
     };
     json_response(
         e.status,
-        &request_id,
+        request_id,
         serde_json::to_vec(&body).unwrap_or_default(),
     )
 }

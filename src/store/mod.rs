@@ -114,7 +114,8 @@ pub trait Store: Send + Sync + 'static {
         account_id: &str,
         media_ids: &[String],
     ) -> StoreResult<Vec<MediaInfo>>;
-    /// Replaces the stored media; false when it no longer exists. A taken ReferenceId is a `Conflict`.
+    /// Stores UpdateMediaInfo's fields (not the probe's); false when the media no longer
+    /// exists. A taken ReferenceId is a `Conflict`.
     async fn update_media(&self, media: &MediaInfo) -> StoreResult<bool>;
     /// Deletes media and their project-material links; returns the deleted rows.
     async fn delete_media(
@@ -385,12 +386,10 @@ const INSERT_MEDIA: &str = "INSERT INTO media (account_id, media_id, input_url, 
      file_size, client_token, need_snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
      $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)";
 
-const UPDATE_MEDIA: &str = "UPDATE media SET input_url = $3, location = $4, media_type = $5, \
-     business_type = $6, source = $7, title = $8, description = $9, category = $10, \
-     cate_id = $11, media_tags = $12, cover_url = $13, user_data = $14, reference_id = $15, \
-     status = $16, create_time = $17, modified_time = $18, probe = $19, duration = $20, \
-     file_size = $21, client_token = $22, need_snapshot = $23 \
-     WHERE account_id = $1 AND media_id = $2";
+/// UpdateMediaInfo's columns only: a probe finishing meanwhile keeps its results.
+const UPDATE_MEDIA: &str = "UPDATE media SET business_type = $3, title = $4, description = $5, \
+     category = $6, cate_id = $7, media_tags = $8, cover_url = $9, user_data = $10, \
+     reference_id = $11, modified_time = $12 WHERE account_id = $1 AND media_id = $2";
 
 /// Binds a [`MediaInfo`] to `$1..$23` in `MEDIA_COLUMNS` order.
 macro_rules! bind_media {

@@ -7,6 +7,9 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use super::sql::{conflict, fetch_paged, impl_store, placeholders};
 use super::*;
 
+/// How write transactions start.
+const BEGIN_WRITE: &str = "BEGIN";
+
 pub struct PgStore {
     pool: PgPool,
 }

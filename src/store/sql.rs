@@ -2,6 +2,8 @@
 //! `impl_store!` on a type with a `pool` field; what differs (connecting, pragmas,
 //! migrations) lives in the backend's own file. Dynamic SQL here is assembled only from
 //! constants and `$n` placeholders (hence `AssertSqlSafe`); values are always bound.
+//! Transactions start with the backend's `BEGIN_WRITE`: on SQLite `BEGIN IMMEDIATE`, so a
+//! transaction that reads before it writes cannot fail to upgrade its lock.
 
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
@@ -94,7 +96,7 @@ macro_rules! impl_store {
             }
 
             async fn create_account(&self, account: &Account, key: &AccessKey) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
                 sqlx::query("INSERT INTO accounts (account_id, name, create_time) VALUES ($1, $2, $3)")
                     .bind(&account.account_id)
                     .bind(&account.name)
@@ -166,7 +168,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_project(&self, project: &EditingProject, timeline_media: &[String]) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
                 bind_project!(sqlx::query(INSERT_PROJECT), project)
                     .execute(&mut *tx)
                     .await
@@ -189,7 +191,7 @@ macro_rules! impl_store {
             }
 
             async fn update_project(&self, project: &EditingProject, timeline_media: &[String]) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
                 let done = bind_project!(sqlx::query(UPDATE_PROJECT), project)
                     .execute(&mut *tx)
                     .await?;
@@ -221,7 +223,7 @@ macro_rules! impl_store {
                 if project_ids.is_empty() {
                     return Ok(0);
                 }
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
                 let mut deleted = 0;
                 for table in ["project_materials", "project_timeline_media", "editing_projects"] {
                     let sql = format!(
@@ -270,7 +272,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_media(&self, media: &MediaInfo, replace: Option<&str>) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
                 if let Some(old) = replace {
                     delete_media_rows(&mut tx, &media.account_id, &[old.to_string()]).await?;
                 }
@@ -321,8 +323,20 @@ macro_rules! impl_store {
                 rows.into_iter().map(MediaInfo::try_from).collect()
             }
 
-            async fn update_media(&self, media: &MediaInfo) -> StoreResult<bool> {
-                let done = bind_media!(sqlx::query(UPDATE_MEDIA), media)
+            async fn update_media(&self, m: &MediaInfo) -> StoreResult<bool> {
+                let done = sqlx::query(UPDATE_MEDIA)
+                    .bind(&m.account_id)
+                    .bind(&m.media_id)
+                    .bind(m.business_type.map(|t| t.as_str()))
+                    .bind(&m.title)
+                    .bind(&m.description)
+                    .bind(&m.category)
+                    .bind(m.cate_id)
+                    .bind(m.media_tags.join(","))
+                    .bind(&m.cover_url)
+                    .bind(&m.user_data)
+                    .bind(&m.reference_id)
+                    .bind(m.modified_time)
                     .execute(&self.pool)
                     .await
                     .map_err(|e| conflict(e, "ReferenceId"))?;
@@ -331,7 +345,7 @@ macro_rules! impl_store {
 
             async fn delete_media(&self, account_id: &str, media_ids: &[String]) -> StoreResult<Vec<MediaInfo>> {
                 let existing = self.media_many(account_id, media_ids).await?;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
                 delete_media_rows(&mut tx, account_id, media_ids).await?;
                 tx.commit().await?;
                 Ok(existing)
@@ -389,7 +403,7 @@ macro_rules! impl_store {
             async fn finish_probe(&self, media: &MediaInfo) -> StoreResult<bool> {
                 let done = sqlx::query(
                     "UPDATE media SET status = $3, probe = $4, duration = $5, file_size = $6, \
-                     media_type = $7, cover_url = $8 \
+                     media_type = COALESCE(media_type, $7), cover_url = COALESCE(cover_url, $8) \
                      WHERE account_id = $1 AND media_id = $2 AND status = 'Preparing'",
                 )
                 .bind(&media.account_id)
@@ -443,7 +457,7 @@ macro_rules! impl_store {
             }
 
             async fn delete_category(&self, account_id: &str, cate_id: i64) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
                 // At most three levels: the category, its children and grandchildren.
                 let mut doomed = vec![cate_id];
                 let mut frontier = vec![cate_id];
@@ -561,7 +575,7 @@ macro_rules! impl_store {
             }
 
             async fn add_materials(&self, account_id: &str, project_id: &str, materials: &[(String, String)]) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
                 let now = crate::domain::now_micros();
                 for (material_type, material_id) in materials {
                     sqlx::query(

@@ -12,6 +12,9 @@ use sqlx::sqlite::{
 use super::sql::{conflict, fetch_paged, impl_store, placeholders};
 use super::*;
 
+/// How write transactions start.
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
 pub struct SqliteStore {
     pool: SqlitePool,
 }
