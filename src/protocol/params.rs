@@ -34,6 +34,13 @@ impl Params {
     pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Self, ApiError> {
         let mut values = HashMap::new();
         for (k, v) in pairs {
+            // No stored text may hold NUL (PostgreSQL refuses it); no vendor value needs it.
+            if k.contains('\0') || v.contains('\0') {
+                return Err(ApiError::invalid(
+                    &k.replace('\0', ""),
+                    "It contains a NUL character.",
+                ));
+            }
             if values.contains_key(&k) {
                 return Err(ApiError::invalid(
                     &k,
@@ -179,6 +186,13 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidParameter);
         assert!(e.message.contains("\"A\""));
+    }
+
+    #[test]
+    fn nul_is_refused() {
+        let e = Params::from_pairs(vec![("Title".to_string(), "a\0b".to_string())]).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidParameter);
+        assert!(e.message.contains("\"Title\""));
     }
 
     #[test]

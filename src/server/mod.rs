@@ -190,10 +190,8 @@ async fn render_metrics(State(app): State<Arc<App>>) -> Response {
 async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
     let started = Instant::now();
     let request_id = new_request_id();
-    // Shed load at once rather than queue without bound.
-    let Ok(_permit) = app.in_flight.clone().try_acquire_owned() else {
-        return error_response(&ApiError::unavailable(), &request_id, "");
-    };
+    // Shed load at once rather than queue without bound (answered, logged and counted below).
+    let permit = app.in_flight.clone().try_acquire_owned().ok();
     app.metrics.in_flight.inc();
     let (parts, body) = req.into_parts();
     let host = parts
@@ -205,6 +203,9 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
     let mut action = String::new();
     let mut account = String::new();
     let result = async {
+        if permit.is_none() {
+            return Err(ApiError::unavailable());
+        }
         if parts.uri.path() != "/" {
             return Err(actions::unknown_action(parts.uri.path()));
         }
