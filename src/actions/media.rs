@@ -715,12 +715,8 @@ pub async fn list(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ListBod
         ascending,
         page: Page::default(),
     };
-    let token = NextToken::new(&caller.account_id, &query);
-    let cursor = params
-        .non_empty("NextToken")?
-        .map(|t| token.decode(t))
-        .transpose()?;
-    query.page = Page::After { cursor, limit };
+    let (token, page) = NextToken::page(params, &caller.account_id, &query, limit)?;
+    query.page = page;
     let page = ctx.store.search_media(&caller.account_id, &query).await?;
     let views = ViewCtx {
         shape: Shape::List,

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::domain::Cursor;
+use crate::domain::{Cursor, Page};
 use crate::media::storage::ObjectStorage;
 
 use crate::domain::project::Invalid;
@@ -153,6 +153,22 @@ impl NextToken {
         NextToken {
             scope: hex::encode(&digest[..8]),
         }
+    }
+
+    /// The page after the caller's `NextToken` (the first page without one), and the token
+    /// that will name the next page.
+    pub(crate) fn page(
+        params: &Params,
+        account_id: &str,
+        filters: &impl std::fmt::Debug,
+        limit: u32,
+    ) -> Result<(Self, Page), ApiError> {
+        let token = NextToken::new(account_id, filters);
+        let cursor = params
+            .non_empty("NextToken")?
+            .map(|t| token.decode(t))
+            .transpose()?;
+        Ok((token, Page::After { cursor, limit }))
     }
 
     pub(crate) fn encode(&self, cursor: &Cursor) -> String {

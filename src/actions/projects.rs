@@ -499,12 +499,8 @@ pub async fn list(
     let mut query = query_filters(params)?;
     query.keyword = params.non_empty("Keyword")?.map(str::to_string);
     let limit = params.int_in("MaxResults", 1..=100)?.unwrap_or(10) as u32;
-    let token = NextToken::new(&caller.account_id, &query);
-    let cursor = params
-        .non_empty("NextToken")?
-        .map(|t| token.decode(t))
-        .transpose()?;
-    query.page = Page::After { cursor, limit };
+    let (token, page) = NextToken::page(params, &caller.account_id, &query, limit)?;
+    query.page = page;
     let page = ctx
         .store
         .search_projects(&caller.account_id, &query)
