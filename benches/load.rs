@@ -980,13 +980,13 @@ fn write_doc(section: &str) {
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let new = match (text.find(BEGIN), text.find(END)) {
         (Some(b), Some(e)) if e > b => {
-            format!(
-                "{}{block}{}",
-                &text[..b],
-                text[e + END.len()..].trim_start_matches('\n')
-            )
+            let rest = text[e + END.len()..].trim_start_matches('\n');
+            let gap = if rest.is_empty() { "" } else { "\n" };
+            format!("{}{block}{gap}{rest}", &text[..b])
         }
-        _ => format!("# Benchmarks\n\n{block}"),
+        // No generated section yet: keep whatever the file holds and add one at the end.
+        _ if text.trim().is_empty() => format!("# Benchmarks\n\n{block}"),
+        _ => format!("{}\n\n## Latest load results\n\n{block}", text.trim_end()),
     };
     std::fs::write(&path, new).expect("write docs/benchmarks.md");
     eprintln!("load: wrote {}", path.display());
