@@ -1045,20 +1045,8 @@ fn random_value(rng: &mut Rng, ids: &[String]) -> String {
 
 #[derive(Debug, Clone)]
 enum Mutation {
-    None,
-    /// Random percent-encoded bytes appended to the query.
-    QueryBytes(Vec<u8>),
-    /// Random visible ASCII replacing the whole query.
-    QueryText(String),
-    /// Random body bytes.
-    Body(Vec<u8>),
-    /// A header's value replaced by random bytes that HTTP allows.
-    Header(usize, Vec<u8>),
-    /// One byte of the target or body replaced.
-    Flip(usize, u8),
-    /// The body cut short.
-    Truncate(usize),
-    DropHeader(usize),
+    /// Damage to the signed bytes (the variants the protocol fuzzer uses too).
+    Bytes(ByteMutation),
     /// A query parameter sent twice.
     Duplicate(usize),
     /// Signed this many minutes off the clock.
@@ -1089,14 +1077,14 @@ fn header_bytes(rng: &mut Rng, max: usize) -> Vec<u8> {
 fn random_mutation(rng: &mut Rng) -> Mutation {
     let big = rng.next_u64() as usize;
     match rng.weighted(&[12, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]) {
-        0 => Mutation::None,
-        1 => Mutation::QueryBytes(rng.bytes(64)),
-        2 => Mutation::QueryText(rng.text_from(TARGET_CHARS, 80)),
-        3 => Mutation::Body(rng.bytes(256)),
-        4 => Mutation::Header(big, header_bytes(rng, 80)),
-        5 => Mutation::Flip(big, rng.next_u64() as u8),
-        6 => Mutation::Truncate(big),
-        7 => Mutation::DropHeader(big),
+        0 => Mutation::Bytes(ByteMutation::None),
+        1 => Mutation::Bytes(ByteMutation::QueryBytes(rng.bytes(64))),
+        2 => Mutation::Bytes(ByteMutation::QueryText(rng.text_from(TARGET_CHARS, 80))),
+        3 => Mutation::Bytes(ByteMutation::Body(rng.bytes(256))),
+        4 => Mutation::Bytes(ByteMutation::Header(big, header_bytes(rng, 80))),
+        5 => Mutation::Bytes(ByteMutation::Flip(big, rng.next_u64() as u8)),
+        6 => Mutation::Bytes(ByteMutation::Truncate(big)),
+        7 => Mutation::Bytes(ByteMutation::DropHeader(big)),
         8 => Mutation::Duplicate(big),
         9 => Mutation::Skewed(*rng.pick(&[-16i64, 16, -60 * 24, 60 * 24 * 365 * 100])),
         10 => Mutation::WrongSecret,
@@ -1323,69 +1311,33 @@ fn sign_case(case: &SignedCase, key: &Key, host: &str) -> Signed {
 
 fn build_signed(case: &SignedCase, key: &Key, host: &str) -> Built {
     let s = sign_case(case, key, host);
-    let mut target = s.target.clone().into_bytes();
-    let mut headers: Vec<(Vec<u8>, Vec<u8>)> = s
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone().into_bytes(), v.clone().into_bytes()))
-        .collect();
-    let mut body = s.body.clone();
+    let mut parts = RawParts::of(&s);
     match &case.mutation {
-        Mutation::None
-        | Mutation::Skewed(_)
+        Mutation::Skewed(_)
         | Mutation::WrongSecret
         | Mutation::UnknownKey
         | Mutation::SecurityToken => {}
-        Mutation::QueryBytes(bytes) => {
-            target.push(if target.contains(&b'?') { b'&' } else { b'?' });
-            for b in bytes {
-                target.extend_from_slice(format!("%{b:02X}").as_bytes());
-                if b % 7 == 0 {
-                    target.push(b'=');
-                }
-            }
-        }
-        Mutation::QueryText(t) => target = format!("/?{t}").into_bytes(),
-        Mutation::Body(bytes) => body = bytes.clone(),
-        Mutation::Header(i, v) => {
-            let n = headers.len();
-            headers[i % n].1 = v.clone();
-        }
-        Mutation::Flip(i, b) => {
-            // Only bytes RFC 3986 allows in a request target; any byte in the body.
-            let total = target.len() + body.len();
-            let at = i % total.max(1);
-            if at < target.len() {
-                if at > 0 && (b.is_ascii_alphanumeric() || b"._~!$&'()*+,;=:@/?%-".contains(b)) {
-                    target[at] = *b;
-                }
-            } else if let Some(slot) = body.get_mut(at - target.len()) {
-                *slot = *b;
-            }
-        }
-        Mutation::Truncate(i) => {
-            let len = body.len();
-            body.truncate(i % (len + 1));
-        }
-        Mutation::DropHeader(i) => {
-            let n = headers.len();
-            headers.remove(i % n);
-        }
+        Mutation::Bytes(m) => parts.apply(m),
         Mutation::Duplicate(i) => {
-            let text = String::from_utf8_lossy(&target).into_owned();
+            let text = String::from_utf8_lossy(&parts.target).into_owned();
             if let Some((_, q)) = text.split_once('?') {
                 let pairs: Vec<&str> = q.split('&').collect();
                 let dup = pairs[i % pairs.len()];
-                target.extend_from_slice(format!("&{dup}").as_bytes());
+                parts.target.extend_from_slice(format!("&{dup}").as_bytes());
             }
         }
         Mutation::ContentType(ct) => {
-            headers.retain(|(k, _)| !k.eq_ignore_ascii_case(b"content-type"));
-            headers.push((b"content-type".to_vec(), ct.clone().into_bytes()));
+            parts
+                .headers
+                .retain(|(k, _)| !k.eq_ignore_ascii_case(b"content-type"));
+            parts
+                .headers
+                .push((b"content-type".to_vec(), ct.clone().into_bytes()));
         }
-        Mutation::BigBody(n) => body = vec![b'a'; *n],
+        Mutation::BigBody(n) => parts.body = vec![b'a'; *n],
         Mutation::Signature => {
-            if let Some(h) = headers
+            if let Some(h) = parts
+                .headers
                 .iter_mut()
                 .find(|(k, _)| k.eq_ignore_ascii_case(b"authorization"))
             {
@@ -1393,7 +1345,7 @@ fn build_signed(case: &SignedCase, key: &Key, host: &str) -> Built {
                 *last = if *last == b'0' { b'1' } else { b'0' };
             } else {
                 // V2: the Signature parameter is last in the query.
-                let last = target.last_mut().expect("target");
+                let last = parts.target.last_mut().expect("target");
                 *last = if *last == b'A' { b'B' } else { b'A' };
             }
         }
@@ -1415,7 +1367,7 @@ fn build_signed(case: &SignedCase, key: &Key, host: &str) -> Built {
         .chars()
         .take(400)
         .collect(),
-        bytes: raw_request(s.method.as_bytes(), &target, &headers, &body),
+        bytes: parts.bytes(&s.method),
         expect_answer: true,
         half_close: false,
         head_request: false,
@@ -1425,7 +1377,7 @@ fn build_signed(case: &SignedCase, key: &Key, host: &str) -> Built {
 
 fn build_framing(kind: u8, case: &SignedCase, key: &Key, host: &str) -> Built {
     let mut plain = case.clone();
-    plain.mutation = Mutation::None;
+    plain.mutation = Mutation::Bytes(ByteMutation::None);
     plain.method = "POST";
     let s = sign_case(&plain, key, host);
     let head = |extra: &str, version: &str, close: bool| {
@@ -1690,7 +1642,7 @@ fn edge_sweep() -> Vec<FuzzCase> {
                     params: vec![(param.to_string(), value.to_string())],
                     v2: out.len() % 2 == 1,
                     method: "POST",
-                    mutation: Mutation::None,
+                    mutation: Mutation::Bytes(ByteMutation::None),
                 }));
             }
         }

@@ -605,39 +605,20 @@ fn value_strategy() -> BoxedStrategy<String> {
     .boxed()
 }
 
-#[derive(Debug, Clone)]
-enum Mutation {
-    None,
-    /// Random percent-encoded bytes appended to the query.
-    QueryBytes(Vec<u8>),
-    /// Random visible ASCII replacing the whole query.
-    QueryText(String),
-    /// Random body bytes.
-    Body(Vec<u8>),
-    /// A header's value replaced by random bytes that HTTP allows.
-    Header(usize, Vec<u8>),
-    /// One byte of the target or body flipped.
-    Flip(usize, u8),
-    /// The body cut short.
-    Truncate(usize),
-    /// A header dropped.
-    DropHeader(usize),
-}
-
-fn mutation_strategy() -> impl Strategy<Value = Mutation> {
+fn mutation_strategy() -> impl Strategy<Value = ByteMutation> {
     let header_value = proptest::collection::vec(
         prop_oneof![0x20u8..=0x7e, 0x80u8..=0xff, Just(b'\t')],
         0..80,
     );
     prop_oneof![
-        3 => Just(Mutation::None),
-        1 => proptest::collection::vec(any::<u8>(), 0..64).prop_map(Mutation::QueryBytes),
-        1 => "[A-Za-z0-9._~!$&'()*+,;=:@/?%-]{0,80}".prop_map(Mutation::QueryText),
-        1 => proptest::collection::vec(any::<u8>(), 0..256).prop_map(Mutation::Body),
-        2 => (any::<usize>(), header_value).prop_map(|(i, v)| Mutation::Header(i, v)),
-        1 => (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::Flip(i, b)),
-        1 => any::<usize>().prop_map(Mutation::Truncate),
-        1 => any::<usize>().prop_map(Mutation::DropHeader),
+        3 => Just(ByteMutation::None),
+        1 => proptest::collection::vec(any::<u8>(), 0..64).prop_map(ByteMutation::QueryBytes),
+        1 => "[A-Za-z0-9._~!$&'()*+,;=:@/?%-]{0,80}".prop_map(ByteMutation::QueryText),
+        1 => proptest::collection::vec(any::<u8>(), 0..256).prop_map(ByteMutation::Body),
+        2 => (any::<usize>(), header_value).prop_map(|(i, v)| ByteMutation::Header(i, v)),
+        1 => (any::<usize>(), any::<u8>()).prop_map(|(i, b)| ByteMutation::Flip(i, b)),
+        1 => any::<usize>().prop_map(ByteMutation::Truncate),
+        1 => any::<usize>().prop_map(ByteMutation::DropHeader),
     ]
 }
 
@@ -647,7 +628,7 @@ struct Case {
     params: Vec<(usize, String)>,
     v2: bool,
     method_get: bool,
-    mutation: Mutation,
+    mutation: ByteMutation,
 }
 
 fn case_strategy() -> impl Strategy<Value = Case> {
@@ -682,54 +663,9 @@ fn build(case: &Case, key: &Key, host: &str) -> Vec<u8> {
     } else {
         call.sign_v3(host)
     };
-    let mut target = s.target.clone().into_bytes();
-    let mut headers: Vec<(Vec<u8>, Vec<u8>)> = s
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone().into_bytes(), v.clone().into_bytes()))
-        .collect();
-    let mut body = s.body.clone();
-    match &case.mutation {
-        Mutation::None => {}
-        Mutation::QueryBytes(bytes) => {
-            target.push(if target.contains(&b'?') { b'&' } else { b'?' });
-            for b in bytes {
-                target.extend_from_slice(format!("%{b:02X}").as_bytes());
-                if b % 7 == 0 {
-                    target.push(b'=');
-                }
-            }
-        }
-        Mutation::QueryText(t) => {
-            target = format!("/?{t}").into_bytes();
-        }
-        Mutation::Body(bytes) => body = bytes.clone(),
-        Mutation::Header(i, v) => {
-            let n = headers.len();
-            headers[i % n].1 = v.clone();
-        }
-        Mutation::Flip(i, b) => {
-            // Only bytes RFC 3986 allows in a request target; any byte in the body.
-            let total = target.len() + body.len();
-            let at = i % total.max(1);
-            if at < target.len() {
-                if at > 0 && (b.is_ascii_alphanumeric() || b"._~!$&'()*+,;=:@/?%-".contains(b)) {
-                    target[at] = *b;
-                }
-            } else if let Some(slot) = body.get_mut(at - target.len()) {
-                *slot = *b;
-            }
-        }
-        Mutation::Truncate(i) => {
-            let len = body.len();
-            body.truncate(i % (len + 1));
-        }
-        Mutation::DropHeader(i) => {
-            let n = headers.len();
-            headers.remove(i % n);
-        }
-    }
-    raw_request(s.method.as_bytes(), &target, &headers, &body)
+    let mut parts = RawParts::of(&s);
+    parts.apply(&case.mutation);
+    parts.bytes(&s.method)
 }
 
 #[tokio::test]

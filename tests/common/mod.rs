@@ -1181,3 +1181,95 @@ pub fn project_id(created: &Value) -> String {
         .unwrap_or_else(|| panic!("no Project.ProjectId in {created}"))
         .to_string()
 }
+
+/// Damage done to a request's bytes after it was signed (shared by the fuzzers).
+#[derive(Debug, Clone)]
+pub enum ByteMutation {
+    None,
+    /// Random percent-encoded bytes appended to the query.
+    QueryBytes(Vec<u8>),
+    /// Random visible ASCII replacing the whole query.
+    QueryText(String),
+    /// Random body bytes.
+    Body(Vec<u8>),
+    /// A header's value replaced by random bytes that HTTP allows.
+    Header(usize, Vec<u8>),
+    /// One byte of the target or body replaced.
+    Flip(usize, u8),
+    /// The body cut short.
+    Truncate(usize),
+    /// A header dropped.
+    DropHeader(usize),
+}
+
+/// A signed request as editable bytes.
+pub struct RawParts {
+    pub target: Vec<u8>,
+    pub headers: Vec<(Vec<u8>, Vec<u8>)>,
+    pub body: Vec<u8>,
+}
+
+impl RawParts {
+    pub fn of(s: &Signed) -> Self {
+        RawParts {
+            target: s.target.clone().into_bytes(),
+            headers: s
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone().into_bytes(), v.clone().into_bytes()))
+                .collect(),
+            body: s.body.clone(),
+        }
+    }
+
+    pub fn apply(&mut self, m: &ByteMutation) {
+        let RawParts {
+            target,
+            headers,
+            body,
+        } = self;
+        match m {
+            ByteMutation::None => {}
+            ByteMutation::QueryBytes(bytes) => {
+                target.push(if target.contains(&b'?') { b'&' } else { b'?' });
+                for b in bytes {
+                    target.extend_from_slice(format!("%{b:02X}").as_bytes());
+                    if b % 7 == 0 {
+                        target.push(b'=');
+                    }
+                }
+            }
+            ByteMutation::QueryText(t) => *target = format!("/?{t}").into_bytes(),
+            ByteMutation::Body(bytes) => *body = bytes.clone(),
+            ByteMutation::Header(i, v) => {
+                let n = headers.len();
+                headers[i % n].1 = v.clone();
+            }
+            ByteMutation::Flip(i, b) => {
+                // Only bytes RFC 3986 allows in a request target; any byte in the body.
+                let total = target.len() + body.len();
+                let at = i % total.max(1);
+                if at < target.len() {
+                    if at > 0 && (b.is_ascii_alphanumeric() || b"._~!$&'()*+,;=:@/?%-".contains(b))
+                    {
+                        target[at] = *b;
+                    }
+                } else if let Some(slot) = body.get_mut(at - target.len()) {
+                    *slot = *b;
+                }
+            }
+            ByteMutation::Truncate(i) => {
+                let len = body.len();
+                body.truncate(i % (len + 1));
+            }
+            ByteMutation::DropHeader(i) => {
+                let n = headers.len();
+                headers.remove(i % n);
+            }
+        }
+    }
+
+    pub fn bytes(&self, method: &str) -> Vec<u8> {
+        raw_request(method.as_bytes(), &self.target, &self.headers, &self.body)
+    }
+}
