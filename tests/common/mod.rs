@@ -99,6 +99,36 @@ async fn admin_execute(sql: &str) {
     let _ = conn.close().await;
 }
 
+/// Waits (at most 30 s) until no session is connected to database `db`. PostgreSQL ends
+/// the sessions of a SIGKILLed server only once their current statement is done, so a
+/// write in flight at the kill may still commit after it; a restarted server is checked
+/// once those have settled.
+async fn wait_for_no_sessions(db: &str) {
+    use sqlx::Connection;
+    let url = postgres_admin_url().expect("OPENICE_TEST_DATABASE_URL");
+    let mut conn = sqlx::PgConnection::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let sessions: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
+                .bind(db)
+                .fetch_one(&mut conn)
+                .await
+                .expect("pg_stat_activity");
+        if sessions == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{sessions} sessions still on {db} 30 s after the server stopped"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let _ = conn.close().await;
+}
+
 /// Creates an empty database and returns its name and URL.
 async fn create_database() -> (String, String) {
     let name = format!("openice_t_{}", uuid::Uuid::new_v4().simple());
@@ -832,6 +862,9 @@ impl Server {
 
     /// Starts the binary on a free port and waits for `/healthz`; retries on a port race.
     async fn start(&self) {
+        if let Some(db) = &self.database {
+            wait_for_no_sessions(db).await;
+        }
         for attempt in 0..5 {
             let port = free_port();
             let child = self.spawn_child(port);
