@@ -797,7 +797,7 @@ fn seed(data_dir: &Path, n: usize) -> Duration {
                     .expect("valid seed project");
                     p.modified_time = created;
                     store
-                        .insert_project(&p, &media_ids)
+                        .insert_project(&p, &media_ids, &[])
                         .await
                         .expect("insert project");
                 }

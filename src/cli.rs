@@ -422,6 +422,7 @@ async fn account_command(command: AccountCommand) -> CliResult {
                 .delete_access_key(&access_key_id)
                 .await?
             {
+                wait_for_key_caches().await;
                 Ok(())
             } else {
                 Err(format!("no access key {access_key_id}").into())
@@ -487,8 +488,17 @@ async fn set_enabled(store: &StoreArgs, access_key_id: &str, enabled: bool) -> C
         .set_access_key_enabled(access_key_id, enabled)
         .await?
     {
+        if !enabled {
+            wait_for_key_caches().await;
+        }
         Ok(())
     } else {
         Err(format!("no access key {access_key_id}").into())
     }
+}
+
+/// Running servers cache enabled keys briefly; once this returns, none still accepts a key
+/// that was just disabled or deleted.
+async fn wait_for_key_caches() {
+    tokio::time::sleep(crate::server::KEY_CACHE_TTL).await;
 }

@@ -518,3 +518,99 @@ async fn paging_is_stable_and_complete() {
     })
     .await;
 }
+
+/// TotalCount follows every kind of write: creates of both project types, updates that
+/// change the status (a timeline makes a Draft an Editing project and back), deletes, a
+/// restart; filters the store answers from its counters (type, status) and ones it counts
+/// rows for (time) agree with a model, and another account sees none of it.
+#[tokio::test]
+async fn total_counts_follow_every_write() {
+    const LIVE_CONFIG: &str = r#"{"OutputMediaConfig":{"StorageLocation":"test-bucket.oss-cn-shanghai.aliyuncs.com","Path":"p"},"OutputMediaTarget":"oss-object","ReservationTime":"2021-06-21T08:05:00Z"}"#;
+    const TIMELINE: &str = r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"https://example.com/a.mp4","Out":3}]}]}"#;
+    for_each_backend(|b| async move {
+        let s = spawn_server(b).await;
+        let (_, other) = s.create_account("counts-other").await;
+        // (id, live, editing) of every live project.
+        let mut model: Vec<(String, bool, bool)> = Vec::new();
+        let check = |model: Vec<(String, bool, bool)>| {
+            let s = &s;
+            let other = other.clone();
+            async move {
+                let count = |live: bool, status: Option<bool>| {
+                    model
+                        .iter()
+                        .filter(|(_, l, e)| *l == live && status.is_none_or(|want| *e == want))
+                        .count() as u64
+                };
+                let cases: [(&[(&str, &str)], u64); 7] = [
+                    (&[], count(false, None)),
+                    (&[("Status", "Draft")], count(false, Some(false))),
+                    (&[("Status", "Editing")], count(false, Some(true))),
+                    (&[("Status", "Draft,Editing")], count(false, None)),
+                    (&[("ProjectType", "LiveEditingProject")], count(true, None)),
+                    (&[("StartTime", "2020-01-01T00:00:00Z")], count(false, None)),
+                    (
+                        &[("StartTime", "2020-01-01T00:00:00Z"), ("Status", "Editing")],
+                        count(false, Some(true)),
+                    ),
+                ];
+                for (params, want) in cases {
+                    let found = s.ok("SearchEditingProject", params).await;
+                    assert_eq!(
+                        found["TotalCount"].as_u64(),
+                        Some(want),
+                        "{params:?}: {found}"
+                    );
+                    let theirs = s.call("SearchEditingProject", params, &other).await;
+                    assert_eq!(theirs.ok()["TotalCount"], 0, "{params:?}");
+                }
+            }
+        };
+        for i in 0..12 {
+            let live = i % 4 == 3;
+            let editing = i % 3 == 0;
+            let mut params = vec![("Title", "counted")];
+            if live {
+                params.extend([
+                    ("ProjectType", "LiveEditingProject"),
+                    ("BusinessConfig", LIVE_CONFIG),
+                ]);
+            }
+            if editing {
+                params.push(("Timeline", TIMELINE));
+            }
+            let created = s.ok("CreateEditingProject", &params).await;
+            let id = created["Project"]["ProjectId"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            model.push((id, live, editing));
+        }
+        check(model.clone()).await;
+        // Status changes both ways.
+        for (id, live, editing) in model.iter_mut().filter(|(_, live, _)| !*live).take(5) {
+            let timeline = if *editing { "" } else { TIMELINE };
+            s.ok(
+                "UpdateEditingProject",
+                &[("ProjectId", id), ("Timeline", timeline)],
+            )
+            .await;
+            *editing = !*editing;
+            assert!(!*live);
+        }
+        check(model.clone()).await;
+        // Deletes of both types, with an unknown ID and a repeat.
+        let gone: Vec<String> = model.iter().step_by(3).map(|(id, ..)| id.clone()).collect();
+        let mut ids = gone.clone();
+        ids.push("ffffffffffffffffffffffffffffffff".into());
+        s.ok("DeleteEditingProjects", &[("ProjectIds", &ids.join(","))])
+            .await;
+        s.ok("DeleteEditingProjects", &[("ProjectIds", &gone[0])])
+            .await;
+        model.retain(|(id, ..)| !gone.contains(id));
+        check(model.clone()).await;
+        s.restart().await;
+        check(model.clone()).await;
+    })
+    .await;
+}

@@ -96,10 +96,6 @@ impl MaterialMaps {
         Ok(MaterialMaps { pairs })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
-    }
-
     pub fn pairs(&self) -> Vec<(String, String)> {
         self.pairs.clone()
     }

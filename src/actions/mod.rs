@@ -74,8 +74,9 @@ pub const ACTIONS: &[&str] = &[
     "GetTemplateParams",
 ];
 
-pub fn is_known(action: &str) -> bool {
-    ACTIONS.contains(&action)
+/// The action's name if openice implements it.
+pub fn known(action: &str) -> Option<&'static str> {
+    ACTIONS.iter().copied().find(|a| *a == action)
 }
 
 pub fn unknown_action(action: &str) -> ApiError {

@@ -260,12 +260,9 @@ pub async fn create(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Proje
     let project = EditingProject::create(&caller.account_id, new_id(), new, now_micros(), |t| {
         t.duration(|s| durations.get(s).copied())
     })?;
-    ctx.store.insert_project(&project, &media_ids).await?;
-    if !materials.is_empty() {
-        ctx.store
-            .add_materials(&caller.account_id, &project.project_id, &materials.pairs())
-            .await?;
-    }
+    ctx.store
+        .insert_project(&project, &media_ids, &materials.pairs())
+        .await?;
     Ok(ProjectBody {
         project: ProjectView::of(project, View::Created),
     })

@@ -9,14 +9,14 @@ use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    pub action: String,
+    pub action: &'static str,
     /// The error code, or `OK`.
-    pub code: String,
+    pub code: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ActionLabel {
-    pub action: String,
+    pub action: &'static str,
 }
 
 pub struct Metrics {

@@ -2,8 +2,11 @@
 //! quota → dispatch), health, metrics, logging with the RequestId, graceful shutdown and
 //! optional TLS.
 
+mod keys;
 mod metrics;
 mod quota;
+
+pub use keys::KEY_CACHE_TTL;
 
 pub use quota::Quotas;
 
@@ -62,6 +65,7 @@ struct App {
     metrics: Metrics,
     quotas: Quotas,
     in_flight: Arc<tokio::sync::Semaphore>,
+    keys: keys::KeyCache,
 }
 
 /// Builds the action context; the download-URL key is kept in the store so that every
@@ -94,6 +98,7 @@ pub fn router(ctx: Arc<Ctx>, config: ServerConfig) -> Router {
         metrics: Metrics::new(),
         quotas: config.quotas,
         in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
+        keys: keys::KeyCache::default(),
     });
     Router::new()
         .route("/healthz", get(healthz))
@@ -232,7 +237,7 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
         let caller = authenticate(&app, &rpc, format!("{}://{host}", app.scheme)).await?;
         account.clone_from(&caller.account_id);
         request::check_version(&rpc.version)?;
-        if !actions::is_known(&rpc.action) {
+        if actions::known(&rpc.action).is_none() {
             return Err(actions::unknown_action(&rpc.action));
         }
         if !app.quotas.allow(&caller.account_id, &rpc.action) {
@@ -254,26 +259,18 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
         ),
     };
     app.metrics.in_flight.dec();
-    let metric_action = if actions::is_known(&action) {
-        action.as_str()
-    } else {
-        "unknown"
-    };
+    let metric_action = actions::known(&action).unwrap_or("unknown");
     app.metrics
         .requests
         .get_or_create(&RequestLabels {
-            action: metric_action.to_string(),
-            code: if code.is_empty() {
-                "OK".to_string()
-            } else {
-                code.to_string()
-            },
+            action: metric_action,
+            code: if code.is_empty() { "OK" } else { code },
         })
         .inc();
     app.metrics
         .latency
         .get_or_create(&ActionLabel {
-            action: metric_action.to_string(),
+            action: metric_action,
         })
         .observe(started.elapsed().as_secs_f64());
     tracing::info!(
@@ -359,12 +356,16 @@ async fn authenticate(
     base_url: String,
 ) -> Result<Caller, ApiError> {
     let key_id = rpc.claim.access_key_id();
-    let key = app.ctx.store.access_key(key_id).await?.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::InvalidAccessKeyIdNotFound,
-            "Specified access key is not found.",
-        )
-    })?;
+    let key = app
+        .keys
+        .get(app.ctx.store.as_ref(), key_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidAccessKeyIdNotFound,
+                "Specified access key is not found.",
+            )
+        })?;
     rpc.claim.verify(&key.secret)?;
     if !key.enabled {
         return Err(ApiError::new(

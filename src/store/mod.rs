@@ -65,11 +65,13 @@ pub trait Store: Send + Sync + 'static {
     -> StoreResult<bool>;
     async fn delete_access_key(&self, access_key_id: &str) -> StoreResult<bool>;
 
-    /// Inserts a project with the media IDs its timeline references.
+    /// Inserts a project with the media IDs its timeline references and the materials
+    /// (type, ID) attached to it, in one transaction.
     async fn insert_project(
         &self,
         project: &EditingProject,
         timeline_media: &[String],
+        materials: &[(String, String)],
     ) -> StoreResult<()>;
     async fn project(
         &self,
@@ -768,7 +770,9 @@ impl Where {
     }
 }
 
-fn search_sql(account_id: &str, q: &ProjectQuery) -> SearchSql {
+/// With `counts` (SQLite), a query that filters on nothing but account, type and status
+/// takes its total from the `project_counts` rows its triggers keep.
+fn search_sql(account_id: &str, q: &ProjectQuery, counts: bool) -> SearchSql {
     let text = |s: &str| Bind::Text(s.to_string());
     let mut w = Where {
         sql: String::from("account_id = $1"),
@@ -807,14 +811,30 @@ fn search_sql(account_id: &str, q: &ProjectQuery) -> SearchSql {
             [text(k), Bind::Text(format!("%{}%", escape_like(k)))],
         );
     }
-    w.paged(
+    let counted = (counts
+        && q.create_source.is_none()
+        && q.start_time.is_none()
+        && q.end_time.is_none()
+        && q.template_type.is_none()
+        && q.keyword.is_none())
+    .then(|| {
+        format!(
+            "SELECT COALESCE(SUM(n), 0) FROM project_counts WHERE {}",
+            w.sql
+        )
+    });
+    let mut sql = w.paged(
         "editing_projects",
         PROJECT_COLUMNS,
         "project_id",
         q.ascending,
         &q.page,
         false,
-    )
+    );
+    if let (Some(count), Some(counted)) = (&mut sql.count, counted) {
+        *count = counted;
+    }
+    sql
 }
 
 fn escape_like(s: &str) -> String {

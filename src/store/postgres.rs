@@ -7,11 +7,16 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use super::sql::{conflict, fetch_paged, impl_store, placeholders};
 use super::*;
 
+/// No `project_counts` here (see its migration).
+const PROJECT_COUNTS: bool = false;
+
 /// How write transactions start.
 const BEGIN_WRITE: &str = "BEGIN";
 
 pub struct PgStore {
     pool: PgPool,
+    /// The same pool: PostgreSQL handles concurrent writers itself.
+    writer: PgPool,
 }
 
 impl PgStore {
@@ -22,7 +27,10 @@ impl PgStore {
             .connect(url)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            writer: pool.clone(),
+            pool,
+        })
     }
 }
 

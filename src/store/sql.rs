@@ -2,8 +2,11 @@
 //! `impl_store!` on a type with a `pool` field; what differs (connecting, pragmas,
 //! migrations) lives in the backend's own file. Dynamic SQL here is assembled only from
 //! constants and `$n` placeholders (hence `AssertSqlSafe`); values are always bound.
-//! Transactions start with the backend's `BEGIN_WRITE`: on SQLite `BEGIN IMMEDIATE`, so a
-//! transaction that reads before it writes cannot fail to upgrade its lock.
+//! Every write goes through the backend's `writer` pool and reads through `pool`: on SQLite
+//! the writer is one connection, so writers queue in the pool (fair, async) instead of
+//! spinning on SQLite's lock; on PostgreSQL both are the same pool. Transactions start with
+//! the backend's `BEGIN_WRITE`: on SQLite `BEGIN IMMEDIATE`, so a transaction that reads
+//! before it writes cannot fail to upgrade its lock.
 
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
@@ -46,6 +49,29 @@ macro_rules! impl_store {
             Ok(())
         }
 
+        async fn insert_materials(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            account_id: &str,
+            project_id: &str,
+            materials: &[(String, String)],
+        ) -> StoreResult<()> {
+            let now = crate::domain::now_micros();
+            for (material_type, material_id) in materials {
+                sqlx::query(
+                    "INSERT INTO project_materials (account_id, project_id, material_type, material_id, create_time) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                )
+                .bind(account_id)
+                .bind(project_id)
+                .bind(material_type)
+                .bind(material_id)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Ok(())
+        }
+
         async fn delete_media_rows(
             tx: &mut sqlx::Transaction<'_, $db>,
             account_id: &str,
@@ -79,7 +105,7 @@ macro_rules! impl_store {
                 sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
                     .bind(name)
                     .bind(value)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 let (stored,): (String,) = sqlx::query_as("SELECT value FROM settings WHERE name = $1")
                     .bind(name)
@@ -96,7 +122,7 @@ macro_rules! impl_store {
             }
 
             async fn create_account(&self, account: &Account, key: &AccessKey) -> StoreResult<()> {
-                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+                let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
                 sqlx::query("INSERT INTO accounts (account_id, name, create_time) VALUES ($1, $2, $3)")
                     .bind(&account.account_id)
                     .bind(&account.name)
@@ -128,7 +154,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_access_key(&self, key: &AccessKey) -> StoreResult<()> {
-                insert_key(&self.pool, key, crate::domain::now_micros()).await
+                insert_key(&self.writer, key, crate::domain::now_micros()).await
             }
 
             async fn access_key(&self, access_key_id: &str) -> StoreResult<Option<AccessKey>> {
@@ -154,7 +180,7 @@ macro_rules! impl_store {
                 let done = sqlx::query("UPDATE access_keys SET enabled = $2 WHERE access_key_id = $1")
                     .bind(access_key_id)
                     .bind(i64::from(enabled))
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(done.rows_affected() > 0)
             }
@@ -162,18 +188,33 @@ macro_rules! impl_store {
             async fn delete_access_key(&self, access_key_id: &str) -> StoreResult<bool> {
                 let done = sqlx::query("DELETE FROM access_keys WHERE access_key_id = $1")
                     .bind(access_key_id)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(done.rows_affected() > 0)
             }
 
-            async fn insert_project(&self, project: &EditingProject, timeline_media: &[String]) -> StoreResult<()> {
-                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+            async fn insert_project(
+                &self,
+                project: &EditingProject,
+                timeline_media: &[String],
+                materials: &[(String, String)],
+            ) -> StoreResult<()> {
+                let refused = |e| conflict(e, &format!("project {}", project.project_id));
+                if timeline_media.is_empty() && materials.is_empty() {
+                    // One statement is atomic by itself: one round trip instead of three.
+                    bind_project!(sqlx::query(INSERT_PROJECT), project)
+                        .execute(&self.writer)
+                        .await
+                        .map_err(refused)?;
+                    return Ok(());
+                }
+                let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
                 bind_project!(sqlx::query(INSERT_PROJECT), project)
                     .execute(&mut *tx)
                     .await
-                    .map_err(|e| conflict(e, &format!("project {}", project.project_id)))?;
+                    .map_err(refused)?;
                 link_timeline_media(&mut tx, project, timeline_media).await?;
+                insert_materials(&mut tx, &project.account_id, &project.project_id, materials).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -191,7 +232,7 @@ macro_rules! impl_store {
             }
 
             async fn update_project(&self, project: &EditingProject, timeline_media: &[String]) -> StoreResult<bool> {
-                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+                let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
                 let done = bind_project!(sqlx::query(UPDATE_PROJECT), project)
                     .execute(&mut *tx)
                     .await?;
@@ -223,7 +264,7 @@ macro_rules! impl_store {
                 if project_ids.is_empty() {
                     return Ok(0);
                 }
-                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+                let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
                 let mut deleted = 0;
                 for table in ["project_materials", "project_timeline_media", "editing_projects"] {
                     let sql = format!(
@@ -241,7 +282,7 @@ macro_rules! impl_store {
             }
 
             async fn search_projects(&self, account_id: &str, q: &ProjectQuery) -> StoreResult<Paged<EditingProject>> {
-                let sql = search_sql(account_id, q);
+                let sql = search_sql(account_id, q, PROJECT_COUNTS);
                 fetch_paged!(self, sql, ProjectRow, &q.page, |p: &EditingProject| Cursor {
                     create_time: p.create_time,
                     id: p.project_id.clone(),
@@ -256,7 +297,7 @@ macro_rules! impl_store {
                 .bind(bucket)
                 .bind(account_id)
                 .bind(crate::domain::now_micros())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 self.bucket_owner(bucket)
                     .await?
@@ -272,7 +313,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_media(&self, media: &MediaInfo, replace: Option<&str>) -> StoreResult<()> {
-                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+                let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
                 if let Some(old) = replace {
                     delete_media_rows(&mut tx, &media.account_id, &[old.to_string()]).await?;
                 }
@@ -337,7 +378,7 @@ macro_rules! impl_store {
                     .bind(&m.user_data)
                     .bind(&m.reference_id)
                     .bind(m.modified_time)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| conflict(e, "ReferenceId"))?;
                 Ok(done.rows_affected() > 0)
@@ -345,7 +386,7 @@ macro_rules! impl_store {
 
             async fn delete_media(&self, account_id: &str, media_ids: &[String]) -> StoreResult<Vec<MediaInfo>> {
                 let existing = self.media_many(account_id, media_ids).await?;
-                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+                let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
                 delete_media_rows(&mut tx, account_id, media_ids).await?;
                 tx.commit().await?;
                 Ok(existing)
@@ -377,7 +418,7 @@ macro_rules! impl_store {
                     )
                     .bind(&account_id)
                     .bind(&media_id)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                     if claimed.rows_affected() == 1 {
                         return self.media(&account_id, &media_id).await;
@@ -395,7 +436,7 @@ macro_rules! impl_store {
 
             async fn requeue_probes(&self) -> StoreResult<u64> {
                 let done = sqlx::query("UPDATE media SET status = 'Init' WHERE status = 'Preparing'")
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(done.rows_affected())
             }
@@ -414,7 +455,7 @@ macro_rules! impl_store {
                 .bind(media.file_size)
                 .bind(media.media_type.map(|t| t.as_str()))
                 .bind(&media.cover_url)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(done.rows_affected() > 0)
             }
@@ -451,13 +492,13 @@ macro_rules! impl_store {
                     .bind(account_id)
                     .bind(cate_id)
                     .bind(name)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(done.rows_affected() > 0)
             }
 
             async fn delete_category(&self, account_id: &str, cate_id: i64) -> StoreResult<bool> {
-                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+                let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
                 // At most three levels: the category, its children and grandchildren.
                 let mut doomed = vec![cate_id];
                 let mut frontier = vec![cate_id];
@@ -529,7 +570,7 @@ macro_rules! impl_store {
 
             async fn insert_template(&self, t: &Template) -> StoreResult<()> {
                 bind_template!(sqlx::query(INSERT_TEMPLATE), t)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| conflict(e, &format!("template {}", t.template_id)))?;
                 Ok(())
@@ -547,7 +588,7 @@ macro_rules! impl_store {
             }
 
             async fn update_template(&self, t: &Template) -> StoreResult<bool> {
-                let done = bind_template!(sqlx::query(UPDATE_TEMPLATE), t).execute(&self.pool).await?;
+                let done = bind_template!(sqlx::query(UPDATE_TEMPLATE), t).execute(&self.writer).await?;
                 Ok(done.rows_affected() > 0)
             }
 
@@ -563,7 +604,7 @@ macro_rules! impl_store {
                 for id in template_ids {
                     query = query.bind(id);
                 }
-                Ok(query.execute(&self.pool).await?.rows_affected())
+                Ok(query.execute(&self.writer).await?.rows_affected())
             }
 
             async fn search_templates(&self, account_id: &str, q: &TemplateQuery) -> StoreResult<Paged<Template>> {
@@ -575,21 +616,8 @@ macro_rules! impl_store {
             }
 
             async fn add_materials(&self, account_id: &str, project_id: &str, materials: &[(String, String)]) -> StoreResult<()> {
-                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-                let now = crate::domain::now_micros();
-                for (material_type, material_id) in materials {
-                    sqlx::query(
-                        "INSERT INTO project_materials (account_id, project_id, material_type, material_id, create_time) \
-                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(account_id)
-                    .bind(project_id)
-                    .bind(material_type)
-                    .bind(material_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
+                insert_materials(&mut tx, account_id, project_id, materials).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -616,7 +644,7 @@ macro_rules! impl_store {
                 for id in material_ids {
                     query = query.bind(id);
                 }
-                query.execute(&self.pool).await?;
+                query.execute(&self.writer).await?;
                 Ok(())
             }
 

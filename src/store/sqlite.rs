@@ -12,11 +12,17 @@ use sqlx::sqlite::{
 use super::sql::{conflict, fetch_paged, impl_store, placeholders};
 use super::*;
 
+/// Its migrations keep `project_counts` (see search_sql).
+const PROJECT_COUNTS: bool = true;
+
 /// How write transactions start.
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
 pub struct SqliteStore {
+    /// Readers (WAL: they never wait for the writer).
     pool: SqlitePool,
+    /// The one writing connection.
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -28,14 +34,21 @@ impl SqliteStore {
             // WAL + NORMAL survives a killed process; only power loss can drop the last commits.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
+            // After a checkpoint, a WAL that grew under a burst is cut back to 64 MiB.
+            .pragma("journal_size_limit", "67108864")
             .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, writer })
     }
 }
 
