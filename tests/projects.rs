@@ -614,3 +614,37 @@ async fn total_counts_follow_every_write() {
     })
     .await;
 }
+
+/// A timeline referencing more media than one multi-row INSERT takes is stored whole.
+#[tokio::test]
+async fn timelines_with_many_media_are_stored() {
+    for_each_backend(|b| async move {
+        let s = spawn_server(b).await;
+        let clips: Vec<String> = (0..901)
+            .map(|i| format!(r#"{{"MediaId":"{i:032x}","Out":1}}"#))
+            .collect();
+        let timeline = format!(
+            r#"{{"VideoTracks":[{{"VideoTrackClips":[{}]}}]}}"#,
+            clips.join(",")
+        );
+        let created = s
+            .ok(
+                "CreateEditingProject",
+                &[("Title", "many"), ("Timeline", &timeline)],
+            )
+            .await;
+        let id = created["Project"]["ProjectId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        s.ok(
+            "UpdateEditingProject",
+            &[("ProjectId", &id), ("Timeline", &timeline)],
+        )
+        .await;
+        let got = s.ok("GetEditingProject", &[("ProjectId", &id)]).await;
+        assert_eq!(got["Project"]["Timeline"], timeline.as_str());
+        assert_eq!(got["Project"]["Duration"], 901.0);
+    })
+    .await;
+}

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use super::sql::{conflict, fetch_paged, impl_store, placeholders};
+use super::sql::{ROWS_PER_INSERT, conflict, fetch_paged, impl_store, placeholders};
 use super::*;
 
 /// No `project_counts` here (see its migration).

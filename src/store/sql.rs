@@ -8,6 +8,9 @@
 //! the backend's `BEGIN_WRITE`: on SQLite `BEGIN IMMEDIATE`, so a transaction that reads
 //! before it writes cannot fail to upgrade its lock.
 
+/// Rows per multi-row INSERT: well under both backends' limits on bound values.
+pub(super) const ROWS_PER_INSERT: usize = 400;
+
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         async fn insert_key<'e, E: sqlx::Executor<'e, Database = $db>>(
@@ -30,21 +33,27 @@ macro_rules! impl_store {
             Ok(())
         }
 
+        /// One multi-row INSERT per chunk of links, not one round trip per link.
         async fn link_timeline_media(
             tx: &mut sqlx::Transaction<'_, $db>,
             project: &EditingProject,
             media_ids: &[String],
         ) -> StoreResult<()> {
-            for media_id in media_ids {
-                sqlx::query(
+            for chunk in media_ids.chunks(ROWS_PER_INSERT) {
+                let rows = (0..chunk.len())
+                    .map(|i| format!("($1, $2, ${})", i + 3))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO project_timeline_media (account_id, project_id, media_id) \
-                     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                )
+                     VALUES {rows} ON CONFLICT DO NOTHING"
+                )))
                 .bind(&project.account_id)
-                .bind(&project.project_id)
-                .bind(media_id)
-                .execute(&mut **tx)
-                .await?;
+                .bind(&project.project_id);
+                for media_id in chunk {
+                    query = query.bind(media_id);
+                }
+                query.execute(&mut **tx).await?;
             }
             Ok(())
         }
@@ -55,19 +64,23 @@ macro_rules! impl_store {
             project_id: &str,
             materials: &[(String, String)],
         ) -> StoreResult<()> {
-            let now = crate::domain::now_micros();
-            for (material_type, material_id) in materials {
-                sqlx::query(
-                    "INSERT INTO project_materials (account_id, project_id, material_type, material_id, create_time) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                )
+            for chunk in materials.chunks(ROWS_PER_INSERT) {
+                let rows = (0..chunk.len())
+                    .map(|i| format!("($1, $2, ${}, ${}, $3)", 2 * i + 4, 2 * i + 5))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO project_materials \
+                     (account_id, project_id, material_type, material_id, create_time) \
+                     VALUES {rows} ON CONFLICT DO NOTHING"
+                )))
                 .bind(account_id)
                 .bind(project_id)
-                .bind(material_type)
-                .bind(material_id)
-                .bind(now)
-                .execute(&mut **tx)
-                .await?;
+                .bind(crate::domain::now_micros());
+                for (material_type, material_id) in chunk {
+                    query = query.bind(material_type).bind(material_id);
+                }
+                query.execute(&mut **tx).await?;
             }
             Ok(())
         }

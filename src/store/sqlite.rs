@@ -9,7 +9,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::sql::{conflict, fetch_paged, impl_store, placeholders};
+use super::sql::{ROWS_PER_INSERT, conflict, fetch_paged, impl_store, placeholders};
 use super::*;
 
 /// Its migrations keep `project_counts` (see search_sql).
