@@ -3,7 +3,7 @@
 //! Run with `cargo bench --bench timeline` (add `-- --quick` for a shorter run). The
 //! `parse+duration` figure is the one the target applies to; `parse` alone and
 //! `parse+to_frontend` (what GetEditingProject with `RequestSource=WebSDK` does) are
-//! reported for information. `cargo bench --bench load` copies the latest
+//! reported for information. `cargo run --release --bin openice-bench` copies the latest
 //! `parse+duration` estimate into docs/benchmarks.md.
 
 use std::collections::HashMap;
