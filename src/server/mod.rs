@@ -123,6 +123,8 @@ pub async fn serve(
             "media left mid-probe by the last run are queued again"
         );
     }
+    store.compact_counts().await?;
+    tokio::spawn(compact_counts(store.clone()));
     let ctx = context(store, &config).await?;
     actions::run_probe_workers(ctx.clone(), config.probe_workers);
     let (listen, tls) = (config.listen, config.tls.clone());
@@ -151,6 +153,17 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Keeps the store's project count rows few (see `Store::compact_counts`).
+async fn compact_counts(store: Arc<dyn Store>) {
+    const EVERY: Duration = Duration::from_secs(5);
+    loop {
+        tokio::time::sleep(EVERY).await;
+        if let Err(e) = store.compact_counts().await {
+            tracing::warn!(error = %e, "folding project counts failed; retrying later");
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -136,6 +136,8 @@ pub trait Store: Send + Sync + 'static {
     async fn probe_queue_depth(&self) -> StoreResult<u64>;
     /// Puts media left `Preparing` by a stopped server back in the queue.
     async fn requeue_probes(&self) -> StoreResult<u64>;
+    /// Folds the backend's project count rows where it appends them (PostgreSQL).
+    async fn compact_counts(&self) -> StoreResult<()>;
     /// Stores a probe's outcome unless the media was deleted or re-registered meanwhile.
     async fn finish_probe(&self, media: &MediaInfo) -> StoreResult<bool>;
 
@@ -770,9 +772,9 @@ impl Where {
     }
 }
 
-/// With `counts` (SQLite), a query that filters on nothing but account, type and status
-/// takes its total from the `project_counts` rows its triggers keep.
-fn search_sql(account_id: &str, q: &ProjectQuery, counts: bool) -> SearchSql {
+/// A query that filters on nothing but account, type and status takes its total from the
+/// count rows the backend's triggers keep: `count_sql` is that query up to its `WHERE`.
+fn search_sql(account_id: &str, q: &ProjectQuery, count_sql: &str) -> SearchSql {
     let text = |s: &str| Bind::Text(s.to_string());
     let mut w = Where {
         sql: String::from("account_id = $1"),
@@ -811,18 +813,12 @@ fn search_sql(account_id: &str, q: &ProjectQuery, counts: bool) -> SearchSql {
             [text(k), Bind::Text(format!("%{}%", escape_like(k)))],
         );
     }
-    let counted = (counts
-        && q.create_source.is_none()
+    let counted = (q.create_source.is_none()
         && q.start_time.is_none()
         && q.end_time.is_none()
         && q.template_type.is_none()
         && q.keyword.is_none())
-    .then(|| {
-        format!(
-            "SELECT COALESCE(SUM(n), 0) FROM project_counts WHERE {}",
-            w.sql
-        )
-    });
+    .then(|| format!("{count_sql}{}", w.sql));
     let mut sql = w.paged(
         "editing_projects",
         PROJECT_COLUMNS,

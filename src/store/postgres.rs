@@ -7,8 +7,21 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use super::sql::{ROWS_PER_INSERT, conflict, fetch_paged, impl_store, placeholders};
 use super::*;
 
-/// No `project_counts` here (see its migration).
-const PROJECT_COUNTS: bool = false;
+/// A project count from the delta rows its migrations' triggers append (see `search_sql`);
+/// the `WHERE` clause follows.
+const PROJECT_COUNT_SQL: &str =
+    "SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM project_count_deltas WHERE ";
+
+/// Folds the delta rows into one per (account, type, status) in one statement: rows that
+/// triggers append meanwhile are not in its snapshot and stay; a concurrent fold by another
+/// server deletes each row once, so the sum never changes.
+const COMPACT_COUNTS_SQL: Option<&str> = Some(
+    "WITH gone AS (DELETE FROM project_count_deltas \
+     RETURNING account_id, project_type, status, delta) \
+     INSERT INTO project_count_deltas (account_id, project_type, status, delta) \
+     SELECT account_id, project_type, status, SUM(delta) FROM gone \
+     GROUP BY account_id, project_type, status HAVING SUM(delta) <> 0",
+);
 
 /// How write transactions start.
 const BEGIN_WRITE: &str = "BEGIN";

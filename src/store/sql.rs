@@ -294,8 +294,15 @@ macro_rules! impl_store {
                 Ok(deleted)
             }
 
+            async fn compact_counts(&self) -> StoreResult<()> {
+                if let Some(sql) = COMPACT_COUNTS_SQL {
+                    sqlx::query(sql).execute(&self.writer).await?;
+                }
+                Ok(())
+            }
+
             async fn search_projects(&self, account_id: &str, q: &ProjectQuery) -> StoreResult<Paged<EditingProject>> {
-                let sql = search_sql(account_id, q, PROJECT_COUNTS);
+                let sql = search_sql(account_id, q, PROJECT_COUNT_SQL);
                 fetch_paged!(self, sql, ProjectRow, &q.page, |p: &EditingProject| Cursor {
                     create_time: p.create_time,
                     id: p.project_id.clone(),

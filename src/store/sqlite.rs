@@ -12,8 +12,12 @@ use sqlx::sqlite::{
 use super::sql::{ROWS_PER_INSERT, conflict, fetch_paged, impl_store, placeholders};
 use super::*;
 
-/// Its migrations keep `project_counts` (see search_sql).
-const PROJECT_COUNTS: bool = true;
+/// A project count from the `project_counts` rows its migrations' triggers keep (see
+/// `search_sql`); the `WHERE` clause follows.
+const PROJECT_COUNT_SQL: &str = "SELECT COALESCE(SUM(n), 0) FROM project_counts WHERE ";
+
+/// SQLite updates its counter rows in place: nothing to fold.
+const COMPACT_COUNTS_SQL: Option<&str> = None;
 
 /// How write transactions start.
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
