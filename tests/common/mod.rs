@@ -207,15 +207,8 @@ impl Key {
 
 /// `YYYY-MM-DDTHH:MM:SSZ`, as in `x-acs-date` and the V2 `Timestamp`.
 pub fn acs_date(t: OffsetDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    // The same format the server answers times in.
+    openice::domain::format_time(t.unix_timestamp() * 1_000_000)
 }
 
 /// Python `urlencode` (`quote_plus`): RFC 3986 escapes, but a space is `+`.

@@ -50,15 +50,8 @@ fn encode_pairs(pairs: &[(String, String)]) -> String {
 }
 
 fn acs_date(t: OffsetDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    // The same format the server answers times in.
+    openice::domain::format_time(t.unix_timestamp() * 1_000_000)
 }
 
 /// `[("Name", value), …]` as owned pairs.
