@@ -123,7 +123,6 @@ pub async fn serve(
             "media left mid-probe by the last run are queued again"
         );
     }
-    store.compact_counts().await?;
     tokio::spawn(compact_counts(store.clone()));
     let ctx = context(store, &config).await?;
     actions::run_probe_workers(ctx.clone(), config.probe_workers);
@@ -155,14 +154,15 @@ pub async fn serve(
     Ok(())
 }
 
-/// Keeps the store's project count rows few (see `Store::compact_counts`).
+/// Keeps the store's project count rows few (see `Store::compact_counts`): at once, then
+/// every few seconds. Counts are exact either way, so serving does not wait for it.
 async fn compact_counts(store: Arc<dyn Store>) {
     const EVERY: Duration = Duration::from_secs(5);
     loop {
-        tokio::time::sleep(EVERY).await;
         if let Err(e) = store.compact_counts().await {
             tracing::warn!(error = %e, "folding project counts failed; retrying later");
         }
+        tokio::time::sleep(EVERY).await;
     }
 }
 
