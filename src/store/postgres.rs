@@ -12,12 +12,16 @@ use super::*;
 const PROJECT_COUNT_SQL: &str =
     "SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM project_count_deltas WHERE ";
 
-/// Folds the delta rows into one per (account, type, status) in one statement: rows that
-/// triggers append meanwhile are not in its snapshot and stay; a concurrent fold by another
-/// server deletes each row once, so the sum never changes.
+/// Folds the delta rows of every (account, type, status) that has more than one into one
+/// row, in one statement; keys already folded are left alone, so an idle store rewrites
+/// nothing. Rows that triggers append meanwhile are not in its snapshot and stay; a
+/// concurrent fold by another server deletes each row once, so the sum never changes.
 const COMPACT_COUNTS_SQL: Option<&str> = Some(
-    "WITH gone AS (DELETE FROM project_count_deltas \
-     RETURNING account_id, project_type, status, delta) \
+    "WITH unfolded AS (SELECT account_id, project_type, status FROM project_count_deltas \
+     GROUP BY account_id, project_type, status HAVING COUNT(*) > 1), \
+     gone AS (DELETE FROM project_count_deltas d USING unfolded u \
+     WHERE d.account_id = u.account_id AND d.project_type = u.project_type \
+     AND d.status = u.status RETURNING d.account_id, d.project_type, d.status, d.delta) \
      INSERT INTO project_count_deltas (account_id, project_type, status, delta) \
      SELECT account_id, project_type, status, SUM(delta) FROM gone \
      GROUP BY account_id, project_type, status HAVING SUM(delta) <> 0",

@@ -64,6 +64,7 @@ macro_rules! impl_store {
             project_id: &str,
             materials: &[(String, String)],
         ) -> StoreResult<()> {
+            let now = crate::domain::now_micros();
             for chunk in materials.chunks(ROWS_PER_INSERT) {
                 let rows = (0..chunk.len())
                     .map(|i| format!("($1, $2, ${}, ${}, $3)", 2 * i + 4, 2 * i + 5))
@@ -76,7 +77,7 @@ macro_rules! impl_store {
                 )))
                 .bind(account_id)
                 .bind(project_id)
-                .bind(crate::domain::now_micros());
+                .bind(now);
                 for (material_type, material_id) in chunk {
                     query = query.bind(material_type).bind(material_id);
                 }
