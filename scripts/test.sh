@@ -26,8 +26,8 @@ if [ ! -x .venv/bin/python ] || ! cmp -s conformance/requirements.txt .venv/.req
 fi
 
 echo "== building"
-cargo build --locked
+cargo build --locked --workspace
 echo "== Rust unit and integration tests"
-cargo test --locked
+cargo test --locked --workspace
 echo "== conformance suite (official Python SDK)"
 OPENICE_BIN="$PWD/target/debug/openice" .venv/bin/python -m pytest conformance -q -p no:cacheprovider

@@ -674,7 +674,7 @@ const END: &str = "<!-- load-bench:end -->";
 /// Replaces the generated section of docs/benchmarks.md (between the markers) with
 /// `section`; returns the file's path.
 pub fn write_doc(section: &str) -> std::io::Result<std::path::PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/benchmarks.md");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/benchmarks.md");
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     std::fs::write(&path, replace_section(&text, section))?;
     Ok(path)

@@ -32,9 +32,17 @@ pub fn binary() -> BenchResult<PathBuf> {
         return Ok(p);
     }
     if let Some(cargo) = std::env::var_os("CARGO") {
-        eprintln!("openice-bench: cargo build --release --bin openice");
+        eprintln!("openice-bench: cargo build --release -p openice --bin openice");
         let status = Command::new(cargo)
-            .args(["build", "--release", "--quiet", "--bin", "openice"])
+            .args([
+                "build",
+                "--release",
+                "--quiet",
+                "-p",
+                "openice",
+                "--bin",
+                "openice",
+            ])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdin(Stdio::null())
             // stdout is the bench's report (JSON with --json): keep cargo's words off it.
@@ -42,7 +50,10 @@ pub fn binary() -> BenchResult<PathBuf> {
             .status()
             .map_err(|e| format!("running cargo build: {e}"))?;
         if !status.success() {
-            return Err(format!("cargo build --release --bin openice failed ({status})").into());
+            return Err(format!(
+                "cargo build --release -p openice --bin openice failed ({status})"
+            )
+            .into());
         }
     }
     let bin = target_dir()
@@ -50,7 +61,7 @@ pub fn binary() -> BenchResult<PathBuf> {
         .join("release/openice");
     if !bin.is_file() {
         return Err(format!(
-            "{} is missing: run `cargo build --release --bin openice`, or set OPENICE_BENCH_BIN",
+            "{} is missing: run `cargo build --release -p openice --bin openice`, or set OPENICE_BENCH_BIN",
             bin.display()
         )
         .into());

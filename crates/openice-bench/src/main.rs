@@ -1,7 +1,7 @@
 //! `openice-bench`: load benchmark of the real `openice` binary against the machine's floor.
 //!
 //! ```sh
-//! cargo run --release --bin openice-bench -- [--quick] [--connections N] [--duration SECS]
+//! cargo run --release -p openice-bench -- [--quick] [--connections N] [--duration SECS]
 //!     [--runs N] [--projects N] [--no-write] [--json] [--backend sqlite|postgres|both]
 //!     [--postgres postgres://admin@host/db] [--endpoint http://host:port --ak ID --sk SECRET]
 //! ```
@@ -136,7 +136,7 @@ impl Opts {
 
     /// The command line as the report shows it: secrets and URLs left out.
     fn shown(&self) -> String {
-        let mut s = String::from("cargo run --release --bin openice-bench");
+        let mut s = String::from("cargo run --release -p openice-bench");
         let mut args: Vec<String> = Vec::new();
         if self.quick {
             args.push("--quick".into());
