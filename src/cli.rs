@@ -110,6 +110,10 @@ struct ServeArgs {
     /// Per-account request-rate quota, ACTION=QPS (`*` for every action); repeatable.
     #[arg(long = "quota", env = "OPENICE_QUOTAS", value_delimiter = ',')]
     quotas: Vec<String>,
+    /// Once the server answers, run the executables in DIR/ready.d/ in name order with
+    /// OPENICE_ENDPOINT and the default account's key in their environment.
+    #[arg(long, env = "OPENICE_INIT_DIR")]
+    init_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -204,6 +208,13 @@ async fn serve(args: ServeArgs) -> CliResult {
     let store = open(&args.store).await?;
     ensure_default_account(store.as_ref(), &args.store.data_dir).await?;
     tracing::info!(region = %args.region, "store ready");
+    let init_hooks = match args.init_dir {
+        Some(dir) => Some(server::InitHooks {
+            dir,
+            credentials: default_credentials(store.as_ref()).await?,
+        }),
+        None => None,
+    };
     let config = ServerConfig {
         listen: args.listen,
         data_dir: args.store.data_dir.clone(),
@@ -220,6 +231,7 @@ async fn serve(args: ServeArgs) -> CliResult {
         max_in_flight: args.max_in_flight,
         quotas: server::Quotas::parse(&args.quotas)?,
         tls: args.tls_cert.zip(args.tls_key),
+        init_hooks,
     };
     server::serve(store, config).await?;
     tracing::info!("stopped");
@@ -296,6 +308,28 @@ async fn ensure_default_account(store: &dyn Store, data_dir: &Path) -> CliResult
         }
     }
     Ok(())
+}
+
+/// The key init hooks get: the environment's key when one is set, else the default account's
+/// first enabled key.
+async fn default_credentials(store: &dyn Store) -> Result<Credentials, Box<dyn std::error::Error>> {
+    let owner = find_account(store, DEFAULT_ACCOUNT).await?;
+    let env_id = std::env::var("OPENICE_ACCESS_KEY_ID").ok();
+    let keys = store.access_keys().await?;
+    let key = keys
+        .iter()
+        .filter(|k| k.enabled)
+        .find(|k| Some(&k.access_key_id) == env_id.as_ref())
+        .or_else(|| {
+            keys.iter()
+                .find(|k| k.enabled && k.account_id == owner.account_id)
+        })
+        .ok_or("--init-dir: the default account has no enabled access key to give the hooks")?;
+    Ok(Credentials {
+        account_id: key.account_id.clone(),
+        access_key_id: key.access_key_id.clone(),
+        access_key_secret: key.secret.clone(),
+    })
 }
 
 async fn create_account(
@@ -472,9 +506,23 @@ async fn media_command(command: MediaCommand) -> CliResult {
             if bucket_owner != owner.account_id {
                 return Err(format!("bucket {bucket} belongs to another account").into());
             }
+            let len = std::fs::metadata(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?
+                .len();
             // The download-URL key is irrelevant here: this only copies the file.
             let storage = ObjectStorage::new(&store.data_dir, b"");
-            let size = storage.put_file(&file, &bucket, &key).await?;
+            let bar = progress::bar(len, &format!("oss://{bucket}/{key}"));
+            let size = storage
+                .put_file(&file, &bucket, &key, &|n| bar.set_position(n))
+                .await
+                .map_err(|e| {
+                    format!(
+                        "cannot copy {} to {} (oss://{bucket}/{key}): {e}",
+                        file.display(),
+                        storage.path(&bucket, &key).display()
+                    )
+                })?;
+            bar.finish_and_clear();
             print_json(
                 &serde_json::json!({"InputURL": format!("oss://{bucket}/{key}"), "FileSize": size}),
             )
@@ -501,4 +549,24 @@ async fn set_enabled(store: &StoreArgs, access_key_id: &str, enabled: bool) -> C
 /// that was just disabled or deleted.
 async fn wait_for_key_caches() {
     tokio::time::sleep(crate::server::KEY_CACHE_TTL).await;
+}
+
+/// Progress bars for long CLI work: drawn on a terminal, silent when stderr is piped.
+mod progress {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+    /// A byte-count bar of `len` bytes labelled `what`.
+    pub fn bar(len: u64, what: &str) -> ProgressBar {
+        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+        if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            bar.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        if let Ok(style) = ProgressStyle::with_template(
+            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(what.to_string());
+        bar
+    }
 }

@@ -51,18 +51,45 @@ impl ObjectStorage {
         Ok(real)
     }
 
-    /// Copies `src` into the bucket atomically (temp file + rename), creating folders.
-    pub async fn put_file(&self, src: &Path, bucket: &str, key: &str) -> io::Result<u64> {
+    /// Copies `src` into the bucket atomically (temp file + fsync + rename), creating folders;
+    /// `progress` hears the bytes copied so far.
+    pub async fn put_file(
+        &self,
+        src: &Path,
+        bucket: &str,
+        key: &str,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> io::Result<u64> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let dest = self.path(bucket, key);
         let parent = dest
             .parent()
             .ok_or_else(|| io::Error::other("object has no parent"))?;
         tokio::fs::create_dir_all(parent).await?;
+        let mut input = tokio::fs::File::open(src).await?;
         let tmp = parent.join(format!(".openice-upload-{}", uuid::Uuid::new_v4().simple()));
-        let size = tokio::fs::copy(src, &tmp).await?;
-        tokio::fs::File::open(&tmp).await?.sync_all().await?;
-        tokio::fs::rename(&tmp, &dest).await?;
-        Ok(size)
+        let copied = async {
+            let mut output = tokio::fs::File::create(&tmp).await?;
+            let mut buf = vec![0u8; 1 << 20];
+            let mut size = 0u64;
+            loop {
+                let n = input.read(&mut buf).await?;
+                if n == 0 {
+                    break;
+                }
+                output.write_all(&buf[..n]).await?;
+                size += n as u64;
+                progress(size);
+            }
+            output.sync_all().await?;
+            tokio::fs::rename(&tmp, &dest).await?;
+            Ok(size)
+        }
+        .await;
+        if copied.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        }
+        copied
     }
 
     pub async fn delete(&self, bucket: &str, key: &str) -> io::Result<()> {
@@ -113,7 +140,10 @@ mod tests {
         let s = ObjectStorage::new(dir.path(), b"k");
         let src = dir.path().join("src.bin");
         std::fs::write(&src, b"hello").unwrap();
-        assert_eq!(s.put_file(&src, "bkt", "a/b c.bin").await.unwrap(), 5);
+        assert_eq!(
+            s.put_file(&src, "bkt", "a/b c.bin", &|_| {}).await.unwrap(),
+            5
+        );
         assert!(s.existing("bkt", "a/b c.bin").is_ok());
         let url = s.signed_url("http://h", "bkt", "a/b c.bin", 100);
         assert!(url.starts_with("http://h/oss/bkt/a/b%20c.bin?Expires=100&Signature="));

@@ -2,10 +2,12 @@
 //! quota → dispatch), health, metrics, logging with the RequestId, graceful shutdown and
 //! optional TLS.
 
+mod hooks;
 mod keys;
 mod metrics;
 mod quota;
 
+pub use hooks::InitHooks;
 pub use keys::KEY_CACHE_TTL;
 
 pub use quota::Quotas;
@@ -55,6 +57,8 @@ pub struct ServerConfig {
     /// Requests served at once; more are answered 503 `ServiceUnavailable` at once.
     pub max_in_flight: usize,
     pub quotas: Quotas,
+    /// `--init-dir`: hooks to run once the server answers.
+    pub init_hooks: Option<InitHooks>,
 }
 
 struct App {
@@ -114,8 +118,9 @@ pub fn router(ctx: Arc<Ctx>, config: ServerConfig) -> Router {
 /// Serves until SIGTERM or SIGINT, then drains in-flight requests.
 pub async fn serve(
     store: Arc<dyn Store>,
-    config: ServerConfig,
+    mut config: ServerConfig,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let init_hooks = config.init_hooks.take();
     let requeued = store.requeue_probes().await?;
     if requeued > 0 {
         tracing::info!(
@@ -124,20 +129,34 @@ pub async fn serve(
         );
     }
     tokio::spawn(compact_counts(store.clone()));
-    let ctx = context(store, &config).await?;
+    let ctx = context(store.clone(), &config).await?;
     actions::run_probe_workers(ctx.clone(), config.probe_workers);
     let (listen, tls) = (config.listen, config.tls.clone());
     let app = router(ctx, config);
     match &tls {
         None => {
-            let listener = tokio::net::TcpListener::bind(listen).await?;
-            tracing::info!(address = %listener.local_addr()?, "listening (http)");
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|e| cannot_listen(listen, e))?;
+            let bound = listener.local_addr()?;
+            tracing::info!(address = %bound, "listening (http)");
+            if let Some(hooks) = init_hooks {
+                tokio::spawn(hooks::run(hooks, "http", bound, store));
+            }
             axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown_signal())
                 .await?;
         }
         Some((cert, key)) => {
-            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .map_err(|e| {
+                    format!(
+                        "cannot load the TLS certificate {} and key {}: {e}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
             let handle = axum_server::Handle::new();
             let stopper = handle.clone();
             tokio::spawn(async move {
@@ -145,13 +164,24 @@ pub async fn serve(
                 stopper.graceful_shutdown(Some(Duration::from_secs(30)));
             });
             tracing::info!(address = %listen, "listening (https)");
+            if let Some(hooks) = init_hooks {
+                tokio::spawn(hooks::run(hooks, "https", listen, store));
+            }
             axum_server::bind_rustls(listen, rustls)
                 .handle(handle)
                 .serve(app.into_make_service())
-                .await?;
+                .await
+                .map_err(|e| cannot_listen(listen, e))?;
         }
     }
     Ok(())
+}
+
+fn cannot_listen(listen: SocketAddr, e: std::io::Error) -> String {
+    format!(
+        "cannot listen on {listen}: {e}. Is another server using that port? Choose another \
+         with --listen (OPENICE_LISTEN)."
+    )
 }
 
 /// Keeps the store's project count rows few (see `Store::compact_counts`): at once, then

@@ -227,7 +227,8 @@ pub async fn open(url: Option<&str>, data_dir: &Path) -> StoreResult<Arc<dyn Sto
         None => {
             std::fs::create_dir_all(data_dir).map_err(|e| {
                 StoreError::Config(format!(
-                    "cannot create data dir {}: {e}",
+                    "cannot create the data dir {}: {e}. Pass a writable --data-dir \
+                     (OPENICE_DATA_DIR).",
                     data_dir.display()
                 ))
             })?;

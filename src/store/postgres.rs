@@ -1,8 +1,10 @@
 //! PostgreSQL, for deployments that outgrow one machine's SQLite file.
 
+use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
 use super::sql::{ROWS_PER_INSERT, conflict, fetch_paged, impl_store, placeholders};
 use super::*;
@@ -38,10 +40,16 @@ pub struct PgStore {
 
 impl PgStore {
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url).map_err(|e| {
+            StoreError::Config(format!(
+                "--database-url (OPENICE_DATABASE_URL) is not a PostgreSQL URL: {e}"
+            ))
+        })?;
+        check_reachable(&options).await?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
-            .connect(url)
+            .connect_with(options)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         Ok(PgStore {
@@ -49,6 +57,39 @@ impl PgStore {
             pool,
         })
     }
+}
+
+/// One plain connection first, so a store that cannot be reached fails within seconds with
+/// where and why (the pool would retry until its timeout and report only that it timed out).
+async fn check_reachable(options: &PgConnectOptions) -> StoreResult<()> {
+    const WITHIN: Duration = Duration::from_secs(5);
+    let whence = || {
+        format!(
+            "cannot open the PostgreSQL store at {}:{} (database \"{}\", user \"{}\")",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or(options.get_username()),
+            options.get_username(),
+        )
+    };
+    let cause = match tokio::time::timeout(WITHIN, PgConnection::connect_with(options)).await {
+        Ok(Ok(conn)) => {
+            // Closing politely is a courtesy; the check already succeeded.
+            let _ = conn.close().await;
+            return Ok(());
+        }
+        Ok(Err(e)) => match e {
+            sqlx::Error::Io(io) => io.to_string(),
+            sqlx::Error::Database(db) => db.message().to_string(),
+            other => other.to_string(),
+        },
+        Err(_) => format!("no answer within {} s", WITHIN.as_secs()),
+    };
+    Err(StoreError::Config(format!(
+        "{}: {cause}. Check that PostgreSQL runs there, that the user may log in and the \
+         database exists, and that --database-url (OPENICE_DATABASE_URL) is right.",
+        whence()
+    )))
 }
 
 impl_store!(PgStore, sqlx::Postgres);

@@ -31,6 +31,17 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub async fn open(path: &Path) -> StoreResult<Self> {
+        Self::open_at(path).await.map_err(|e| match e {
+            StoreError::Backend(cause) => StoreError::Config(format!(
+                "cannot open the SQLite store {}: {cause}. Check that its folder exists and \
+                 is writable, or pass another --data-dir / --database-url.",
+                path.display()
+            )),
+            other => other,
+        })
+    }
+
+    async fn open_at(path: &Path) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
