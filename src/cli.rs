@@ -40,6 +40,23 @@ enum Command {
         #[command(subcommand)]
         command: MediaCommand,
     },
+    /// Write a consistent snapshot of a store (running or stopped) and its bucket files into
+    /// one archive that either backend can restore.
+    Dump {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The archive to write.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Load a dump into an empty store (no accounts yet) of either backend, bucket files into
+    /// the data dir. The archive is checked whole before anything is written.
+    Restore {
+        /// The archive `openice dump` wrote.
+        archive: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -187,6 +204,34 @@ async fn run(cli: Cli) -> CliResult {
         Command::Serve(args) => serve(args).await,
         Command::Account { command } => account_command(command).await,
         Command::Media { command } => media_command(command).await,
+        Command::Dump { store, output } => {
+            let source =
+                store::export::open(store.database_url.as_deref(), &store.data_dir).await?;
+            let bar = progress::bar(0, &format!("dump to {}", output.display()));
+            let summary =
+                crate::dump::dump(source.as_ref(), &store.data_dir, &output, &|done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                })
+                .await?;
+            bar.finish_and_clear();
+            print_json(&summary)
+        }
+        Command::Restore { archive, store } => {
+            let bar = progress::bar(0, &format!("restore from {}", archive.display()));
+            let summary = crate::dump::restore(
+                &archive,
+                async || store::export::open(store.database_url.as_deref(), &store.data_dir).await,
+                &store.data_dir,
+                &|done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                },
+            )
+            .await?;
+            bar.finish_and_clear();
+            print_json(&summary)
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! implementation. Both use the same column layout and, where the dialects agree, the same
 //! SQL text defined here; dialect-specific work lives in each backend.
 
+pub mod export;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -216,14 +217,26 @@ impl MediaKey<'_> {
 /// Opens the store a URL names: `postgres://…` or `sqlite://…`; anything else is a path
 /// to a SQLite file. `None` is `<data_dir>/openice.db`.
 pub async fn open(url: Option<&str>, data_dir: &Path) -> StoreResult<Arc<dyn Store>> {
+    match backend(url, data_dir)? {
+        Backend::Postgres(u) => Ok(Arc::new(postgres::PgStore::connect(&u).await?)),
+        Backend::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(&path).await?)),
+    }
+}
+
+/// Which engine `--database-url` / `--data-dir` select.
+enum Backend {
+    Postgres(String),
+    Sqlite(std::path::PathBuf),
+}
+
+fn backend(url: Option<&str>, data_dir: &Path) -> StoreResult<Backend> {
     match url {
         Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
-            Ok(Arc::new(postgres::PgStore::connect(u).await?))
+            Ok(Backend::Postgres(u.to_string()))
         }
-        Some(u) => {
-            let path = u.strip_prefix("sqlite://").unwrap_or(u);
-            Ok(Arc::new(sqlite::SqliteStore::open(Path::new(path)).await?))
-        }
+        Some(u) => Ok(Backend::Sqlite(
+            u.strip_prefix("sqlite://").unwrap_or(u).into(),
+        )),
         None => {
             std::fs::create_dir_all(data_dir).map_err(|e| {
                 StoreError::Config(format!(
@@ -232,9 +245,7 @@ pub async fn open(url: Option<&str>, data_dir: &Path) -> StoreResult<Arc<dyn Sto
                     data_dir.display()
                 ))
             })?;
-            Ok(Arc::new(
-                sqlite::SqliteStore::open(&data_dir.join("openice.db")).await?,
-            ))
+            Ok(Backend::Sqlite(data_dir.join("openice.db")))
         }
     }
 }

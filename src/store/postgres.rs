@@ -30,12 +30,12 @@ const COMPACT_COUNTS_SQL: Option<&str> = Some(
 );
 
 /// How write transactions start.
-const BEGIN_WRITE: &str = "BEGIN";
+pub(super) const BEGIN_WRITE: &str = "BEGIN";
 
 pub struct PgStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
     /// The same pool: PostgreSQL handles concurrent writers itself.
-    writer: PgPool,
+    pub(super) writer: PgPool,
 }
 
 impl PgStore {

@@ -20,13 +20,13 @@ const PROJECT_COUNT_SQL: &str = "SELECT COALESCE(SUM(n), 0) FROM project_counts 
 const COMPACT_COUNTS_SQL: Option<&str> = None;
 
 /// How write transactions start.
-const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+pub(super) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
 pub struct SqliteStore {
     /// Readers (WAL: they never wait for the writer).
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
     /// The one writing connection.
-    writer: SqlitePool,
+    pub(super) writer: SqlitePool,
 }
 
 impl SqliteStore {

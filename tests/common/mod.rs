@@ -681,6 +681,8 @@ pub struct ServerOptions {
     /// the default account's key.
     pub env_key: Option<Key>,
     pub extra_args: Vec<String>,
+    /// An `openice dump` archive restored into the fresh store before the first start.
+    pub restore_from: Option<PathBuf>,
 }
 
 impl ServerOptions {
@@ -689,6 +691,7 @@ impl ServerOptions {
             backend,
             env_key: Some(Key::random()),
             extra_args: Vec::new(),
+            restore_from: None,
         }
     }
 
@@ -733,6 +736,15 @@ impl ServerOptions {
                 .build()
                 .expect("http client"),
         };
+        if let Some(archive) = &self.restore_from {
+            let archive = archive.to_string_lossy().into_owned();
+            let out = server.command_on_store(&["restore", &archive]).await;
+            assert!(
+                out.status.success(),
+                "openice restore failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         server.start().await;
         if server.key.lock().unwrap().is_none() {
             let creds = server.default_credentials();
@@ -740,6 +752,20 @@ impl ServerOptions {
         }
         server
     }
+}
+
+/// `openice <args> <store_args>` with no OPENICE_* variables from the caller.
+pub async fn run_on_store(args: &[&str], store_args: &[String]) -> Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_openice"));
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("OPENICE_") {
+            cmd.env_remove(&k);
+        }
+    }
+    cmd.args(args).args(store_args).stdin(Stdio::null());
+    cmd.output()
+        .await
+        .unwrap_or_else(|e| panic!("run openice {args:?}: {e}"))
 }
 
 /// Starts the binary with the default options for `backend`.
@@ -1025,17 +1051,14 @@ impl Server {
 
     /// `openice account <args> --data-dir … [--database-url …]`.
     pub async fn cli(&self, args: &[&str]) -> Output {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_openice"));
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("OPENICE_") {
-                cmd.env_remove(&k);
-            }
-        }
-        cmd.arg("account")
-            .args(args)
-            .args(self.store_args())
-            .stdin(Stdio::null());
-        cmd.output().await.expect("run openice account")
+        let mut full = vec!["account"];
+        full.extend_from_slice(args);
+        self.command_on_store(&full).await
+    }
+
+    /// `openice <args> --data-dir … [--database-url …]` on this server's store.
+    pub async fn command_on_store(&self, args: &[&str]) -> Output {
+        run_on_store(args, &self.store_args()).await
     }
 
     /// Like [`Server::cli`], asserting success; returns stdout.
