@@ -17,6 +17,19 @@ if ! command -v ffprobe >/dev/null || ! command -v ffmpeg >/dev/null; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ffmpeg >/dev/null
 fi
 
+# The console tests drive Debian's headless chromium with its chromedriver, and run the
+# console's signer under node; all from apt, no downloaded browser builds.
+MISSING=()
+[ -x /usr/lib/chromium/chromium ] || MISSING+=(chromium)
+[ -x /usr/bin/chromedriver ] || MISSING+=(chromium-driver)
+command -v node >/dev/null || MISSING+=(nodejs)
+if [ ${#MISSING[@]} -gt 0 ]; then
+    echo "== installing ${MISSING[*]}"
+    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${MISSING[@]}" >/dev/null
+fi
+
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ] || ! cmp -s conformance/requirements.txt .venv/.requirements; then
     echo "== preparing .venv with the official SDK"

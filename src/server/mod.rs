@@ -2,6 +2,7 @@
 //! quota → dispatch), health, metrics, logging with the RequestId, graceful shutdown and
 //! optional TLS.
 
+mod console;
 mod hooks;
 mod keys;
 mod metrics;
@@ -108,6 +109,7 @@ pub fn router(ctx: Arc<Ctx>, config: ServerConfig) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(render_metrics))
         .route("/oss/{bucket}/{*key}", get(download))
+        .merge(console::routes())
         .fallback(rpc)
         .with_state(app)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
