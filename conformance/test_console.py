@@ -27,6 +27,7 @@ from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.select import Select  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -266,6 +267,40 @@ def test_create_and_delete_a_project(server, browser, account):
     ui.find("#project-create button[type=submit]").click()
     text = ui.error_text()
     assert "InvalidParameter" in text and "Timeline" in text, text
+
+
+def test_project_paging_and_filters(server, browser, account):
+    creds, api = account
+    doc = json.dumps({"VideoTracks": [{"VideoTrackClips": [{"MediaURL": "oss://b/x.mp4", "Out": 1}]}]})
+    made = [api.create(title=f"p{i:02d}", timeline=doc if i < 3 else None).raw["Project"]["ProjectId"] for i in range(22)]
+    ui = Console(browser, server)
+    ui.signed_in(creds)
+
+    def ids():
+        return [r.get_attribute("data-project-id") for r in ui.all("#project-list tr[data-project-id]")]
+
+    ui.wait(lambda d: len(ids()) == 20, what="a full first page")
+    first = ids()
+    assert first == made[::-1][:20], "newest first"
+    assert ui.find(".pager .prev").get_attribute("disabled") is not None
+    ui.find(".pager .next").click()
+    ui.wait(lambda d: ids() == made[1::-1], what="the second page")
+    assert ui.find(".pager .next").get_attribute("disabled") is not None
+    ui.find(".pager .prev").click()
+    ui.wait(lambda d: ids() == first, what="the first page again")
+
+    # Status and creation-time filters go to the API as Status, StartTime and EndTime.
+    Select(ui.find("#project-search select[name=status]")).select_by_value("Editing")
+    Select(ui.find("#project-search select[name=sort]")).select_by_value("CreationTime:Asc")
+    ui.find("#project-search button[type=submit]").click()
+    ui.wait(lambda d: ids() == made[:3], what="the Editing projects, oldest first")
+    future = browser.execute_script(
+        "const d = new Date(Date.now() + 86400000); d.setMinutes(d.getMinutes() - d.getTimezoneOffset());"
+        "return d.toISOString().slice(0, 16)"
+    )
+    browser.execute_script("arguments[0].value = arguments[1]", ui.find("#project-search input[name=from]"), future)
+    ui.find("#project-search button[type=submit]").click()
+    ui.wait(lambda d: ui.all("#project-results .empty"), what="no project created tomorrow")
 
 
 def test_media_library_plays_edits_registers_and_deletes(server, browser, account, media_files, shots):
