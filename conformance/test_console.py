@@ -347,6 +347,11 @@ def test_media_library_plays_edits_registers_and_deletes(server, browser, accoun
     ui.wait(lambda d: ui.find("#media-title").text == "Renamed in the console", what="the new title")
     basic = api.get_media(media_id=media_id).raw["MediaInfo"]["MediaBasicInfo"]
     assert (basic["Title"], basic["MediaTags"]) == ("Renamed in the console", "one,two")
+    # Emptying the tags field clears the tags.
+    ui.find("#edit-tags").clear()
+    ui.find("#media-edit button[type=submit]").click()
+    ui.wait(lambda d: not api.get_media(media_id=media_id).raw["MediaInfo"]["MediaBasicInfo"].get("MediaTags"), what="the tags to clear")
+    ui.wait(lambda d: ui.find("#edit-tags").get_attribute("value") == "", what="the page to show no tags")
 
     # Register from a URL; the page follows the probe until the media is ready.
     url = lib.put("audio")

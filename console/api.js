@@ -35,7 +35,8 @@ export const session = {
 export const nativeCrypto = crypto.native;
 
 /**
- * Calls `action` with `params` ({name: value}; undefined/null/"" values are left out) and
+ * Calls `action` with `params` ({name: value}; undefined and null values are left out, "" is
+ * sent: it clears a field such as MediaTags) and
  * answers the parsed JSON body, or throws ApiError.
  *
  * Every parameter travels in the form body (the server merges query and body as the SDK's
@@ -45,7 +46,7 @@ export const nativeCrypto = crypto.native;
 export async function call(action, params = {}, creds = session.get()) {
   if (!creds) throw new ApiError("NotSignedIn", "Sign in first.");
   const pairs = Object.entries(params)
-    .filter(([, v]) => v !== undefined && v !== null && v !== "")
+    .filter(([, v]) => v !== undefined && v !== null)
     .map(([k, v]) => [k, String(v)]);
   // Sorted keys, as the SDK sends its form bodies.
   const body = utf8.encode(encodePairs(pairs));

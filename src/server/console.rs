@@ -135,6 +135,9 @@ mod tests {
         assert_eq!(serve("app.js", &again).status(), StatusCode::NOT_MODIFIED);
         again.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"stale\""));
         assert_eq!(serve("app.js", &again).status(), StatusCode::OK);
-        assert_eq!(serve("../Cargo.toml", &HeaderMap::new()).status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            serve("../Cargo.toml", &HeaderMap::new()).status(),
+            StatusCode::NOT_FOUND
+        );
     }
 }
