@@ -186,6 +186,18 @@ def test_wrong_secret_and_unknown_key_show_the_sign_in_error(server, browser, ac
     assert "InvalidAccessKeyId.NotFound" in text, text
 
 
+def test_a_key_disabled_mid_session_returns_to_sign_in(server, browser, account):
+    creds, _ = account
+    ui = Console(browser, server)
+    ui.signed_in(creds)
+    server.cli("account", "key-disable", creds.access_key_id)
+    ui.find("#top a[href='#/media']").click()
+    text = ui.error_text()
+    assert "InvalidAccessKeyId.Inactive" in text, text
+    assert ui.find("#signin-form")
+    assert browser.execute_script("return sessionStorage.length") == 0, "the refused key is forgotten"
+
+
 def test_projects_timeline_and_materials(server, browser, account, media_files, shots):
     creds, api = account
     lib = Library(server, api, media_files)

@@ -2,7 +2,7 @@
 // render(main, params) draws into <main>; new pages (uploads, production jobs) are one more
 // entry in ROUTES and one more nav link.
 
-import { ApiError, call, isAuthError, nativeCrypto, session } from "./api.js";
+import { AUTH_ERROR, ApiError, call, isAuthError, nativeCrypto, session } from "./api.js";
 import { errorBox, formValues, h, mount } from "./dom.js";
 import * as media from "./media.js";
 import * as projects from "./projects.js";
@@ -118,6 +118,7 @@ function showError(e) {
 }
 
 window.addEventListener("hashchange", route);
+window.addEventListener(AUTH_ERROR, (ev) => showError(ev.detail));
 window.addEventListener("unhandledrejection", (ev) => showError(ev.reason));
 window.addEventListener("error", (ev) => showError(ev.error || new Error(ev.message)));
 route();
