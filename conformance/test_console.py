@@ -176,7 +176,7 @@ def test_wrong_secret_and_unknown_key_show_the_sign_in_error(server, browser, ac
     ui = Console(browser, server)
     ui.sign_in(Creds(creds.access_key_id, creds.access_key_secret + "x"))
     text = ui.error_text()
-    assert "SignatureDoesNotMatch" in text, text
+    assert "SignatureDoesNotMatch" in text and "The secret does not match this AccessKey ID." in text, text
     assert ui.find("#signin-form"), "the sign-in form stays"
     assert browser.execute_script("return sessionStorage.length") == 0, "a wrong key is not kept"
     shots(browser, "sign-in")
