@@ -27,6 +27,7 @@ from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.select import Select  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -175,7 +176,7 @@ def test_wrong_secret_and_unknown_key_show_the_sign_in_error(server, browser, ac
     ui = Console(browser, server)
     ui.sign_in(Creds(creds.access_key_id, creds.access_key_secret + "x"))
     text = ui.error_text()
-    assert "SignatureDoesNotMatch" in text, text
+    assert "SignatureDoesNotMatch" in text and "The secret does not match this AccessKey ID." in text, text
     assert ui.find("#signin-form"), "the sign-in form stays"
     assert browser.execute_script("return sessionStorage.length") == 0, "a wrong key is not kept"
     shots(browser, "sign-in")
@@ -183,6 +184,18 @@ def test_wrong_secret_and_unknown_key_show_the_sign_in_error(server, browser, ac
     ui.sign_in(Creds("LTAInosuchkey" + secrets.token_hex(4), "whatever"))
     text = ui.error_text()
     assert "InvalidAccessKeyId.NotFound" in text, text
+
+
+def test_a_key_disabled_mid_session_returns_to_sign_in(server, browser, account):
+    creds, _ = account
+    ui = Console(browser, server)
+    ui.signed_in(creds)
+    server.cli("account", "key-disable", creds.access_key_id)
+    ui.find("#top a[href='#/media']").click()
+    text = ui.error_text()
+    assert "InvalidAccessKeyId.Inactive" in text, text
+    assert ui.find("#signin-form")
+    assert browser.execute_script("return sessionStorage.length") == 0, "the refused key is forgotten"
 
 
 def test_projects_timeline_and_materials(server, browser, account, media_files, shots):
@@ -268,6 +281,40 @@ def test_create_and_delete_a_project(server, browser, account):
     assert "InvalidParameter" in text and "Timeline" in text, text
 
 
+def test_project_paging_and_filters(server, browser, account):
+    creds, api = account
+    doc = json.dumps({"VideoTracks": [{"VideoTrackClips": [{"MediaURL": "oss://b/x.mp4", "Out": 1}]}]})
+    made = [api.create(title=f"p{i:02d}", timeline=doc if i < 3 else None).raw["Project"]["ProjectId"] for i in range(22)]
+    ui = Console(browser, server)
+    ui.signed_in(creds)
+
+    def ids():
+        return [r.get_attribute("data-project-id") for r in ui.all("#project-list tr[data-project-id]")]
+
+    ui.wait(lambda d: len(ids()) == 20, what="a full first page")
+    first = ids()
+    assert first == made[::-1][:20], "newest first"
+    assert ui.find(".pager .prev").get_attribute("disabled") is not None
+    ui.find(".pager .next").click()
+    ui.wait(lambda d: ids() == made[1::-1], what="the second page")
+    assert ui.find(".pager .next").get_attribute("disabled") is not None
+    ui.find(".pager .prev").click()
+    ui.wait(lambda d: ids() == first, what="the first page again")
+
+    # Status and creation-time filters go to the API as Status, StartTime and EndTime.
+    Select(ui.find("#project-search select[name=status]")).select_by_value("Editing")
+    Select(ui.find("#project-search select[name=sort]")).select_by_value("CreationTime:Asc")
+    ui.find("#project-search button[type=submit]").click()
+    ui.wait(lambda d: ids() == made[:3], what="the Editing projects, oldest first")
+    future = browser.execute_script(
+        "const d = new Date(Date.now() + 86400000); d.setMinutes(d.getMinutes() - d.getTimezoneOffset());"
+        "return d.toISOString().slice(0, 16)"
+    )
+    browser.execute_script("arguments[0].value = arguments[1]", ui.find("#project-search input[name=from]"), future)
+    ui.find("#project-search button[type=submit]").click()
+    ui.wait(lambda d: ui.all("#project-results .empty"), what="no project created tomorrow")
+
+
 def test_media_library_plays_edits_registers_and_deletes(server, browser, account, media_files, shots):
     creds, api = account
     lib = Library(server, api, media_files)
@@ -312,6 +359,11 @@ def test_media_library_plays_edits_registers_and_deletes(server, browser, accoun
     ui.wait(lambda d: ui.find("#media-title").text == "Renamed in the console", what="the new title")
     basic = api.get_media(media_id=media_id).raw["MediaInfo"]["MediaBasicInfo"]
     assert (basic["Title"], basic["MediaTags"]) == ("Renamed in the console", "one,two")
+    # Emptying the tags field clears the tags.
+    ui.find("#edit-tags").clear()
+    ui.find("#media-edit button[type=submit]").click()
+    ui.wait(lambda d: not api.get_media(media_id=media_id).raw["MediaInfo"]["MediaBasicInfo"].get("MediaTags"), what="the tags to clear")
+    ui.wait(lambda d: ui.find("#edit-tags").get_attribute("value") == "", what="the page to show no tags")
 
     # Register from a URL; the page follows the probe until the media is ready.
     url = lib.put("audio")

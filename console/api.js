@@ -35,17 +35,32 @@ export const session = {
 export const nativeCrypto = crypto.native;
 
 /**
- * Calls `action` with `params` ({name: value}; undefined/null/"" values are left out) and
+ * Calls `action` with `params` ({name: value}; undefined and null values are left out, "" is
+ * sent: it clears a field such as MediaTags) and
  * answers the parsed JSON body, or throws ApiError.
  *
  * Every parameter travels in the form body (the server merges query and body as the SDK's
  * split requires). Signed headers: those the SDK signs, minus `user-agent`, which browsers
  * will not let a page set; `host` is signed with the value the browser sends for this origin.
  */
-export async function call(action, params = {}, creds = session.get()) {
+export async function call(action, params = {}, creds) {
+  try {
+    return await signedCall(action, params, creds ?? session.get());
+  } catch (e) {
+    // The tab's own key was refused (deleted or disabled meanwhile): tell the shell, which
+    // goes back to sign-in. A key being tried at sign-in is passed in and not reported.
+    if (!creds && isAuthError(e)) window.dispatchEvent(new CustomEvent(AUTH_ERROR, { detail: e }));
+    throw e;
+  }
+}
+
+/** The event `call` raises on window when the signed-in key is refused. */
+export const AUTH_ERROR = "openice:auth-error";
+
+async function signedCall(action, params, creds) {
   if (!creds) throw new ApiError("NotSignedIn", "Sign in first.");
   const pairs = Object.entries(params)
-    .filter(([, v]) => v !== undefined && v !== null && v !== "")
+    .filter(([, v]) => v !== undefined && v !== null)
     .map(([k, v]) => [k, String(v)]);
   // Sorted keys, as the SDK sends its form bodies.
   const body = utf8.encode(encodePairs(pairs));

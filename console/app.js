@@ -2,7 +2,7 @@
 // render(main, params) draws into <main>; new pages (uploads, production jobs) are one more
 // entry in ROUTES and one more nav link.
 
-import { ApiError, call, isAuthError, nativeCrypto, session } from "./api.js";
+import { AUTH_ERROR, ApiError, call, isAuthError, nativeCrypto, session } from "./api.js";
 import { errorBox, formValues, h, mount } from "./dom.js";
 import * as media from "./media.js";
 import * as projects from "./projects.js";
@@ -22,11 +22,25 @@ const NAV = [
 const header = document.getElementById("top");
 const main = document.getElementById("main");
 
+// What an authentication error means for the person signing in.
+const HINTS = {
+  SignatureDoesNotMatch: "The secret does not match this AccessKey ID.",
+  "InvalidAccessKeyId.NotFound": "No account has this AccessKey ID.",
+  "InvalidAccessKeyId.Inactive": "This AccessKey is disabled (openice account key-enable turns it on again).",
+  "InvalidTimeStamp.Expired": "This computer's clock is more than 15 minutes off the server's.",
+};
+
+function signInError(e) {
+  const box = errorBox(e);
+  if (HINTS[e.code]) box.prepend(h("div.hint", {}, HINTS[e.code]));
+  return box;
+}
+
 /** Sign-in: the key is checked with one cheap signed call before it is kept. */
 function signIn(error) {
   drawHeader(null);
   const message = h("div.message");
-  if (error) mount(message, errorBox(error));
+  if (error) mount(message, signInError(error));
   const form = h(
     "form#signin-form.card.narrow",
     {
@@ -44,13 +58,13 @@ function signIn(error) {
           if (location.hash === "#/projects") route();
           else location.hash = "#/projects";
         } catch (e) {
-          mount(message, errorBox(e));
+          mount(message, signInError(e));
           button.disabled = false;
         }
       },
     },
     h("h1", {}, "Sign in"),
-    h("p.muted", {}, "Use an AccessKey of your openice account (", h("code", {}, "openice account create"), " prints one). It is kept in this tab only and sent nowhere: every request is signed here."),
+    h("p.muted", {}, "Use an AccessKey of your openice account (", h("code", {}, "openice account create"), " prints one). The secret stays in this tab and is never sent: every request is signed here."),
     h("label", {}, "AccessKey ID", h("input#access-key-id", { name: "accessKeyId", required: true, spellcheck: "false" })),
     h("label", {}, "AccessKey secret", h("input#access-key-secret", { name: "secret", type: "password", required: true })),
     h("button.primary", { type: "submit" }, "Sign in"),
@@ -118,6 +132,7 @@ function showError(e) {
 }
 
 window.addEventListener("hashchange", route);
+window.addEventListener(AUTH_ERROR, (ev) => showError(ev.detail));
 window.addEventListener("unhandledrejection", (ev) => showError(ev.reason));
 window.addEventListener("error", (ev) => showError(ev.error || new Error(ev.message)));
 route();

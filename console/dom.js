@@ -50,16 +50,20 @@ export function statusBadge(status) {
   return h(`span.badge.status-${(status || "unknown").toLowerCase()}`, {}, status || "—");
 }
 
-/** Reads a form's named fields into {name: trimmed value}. */
+/** Reads a form's named fields into {name: trimmed value}; empty fields are undefined, so
+ * they are not sent at all (an API parameter left out means "no filter" / "unchanged"). */
 export function formValues(form) {
   const out = {};
-  for (const [k, v] of new FormData(form)) out[k] = typeof v === "string" ? v.trim() : v;
+  for (const [k, v] of new FormData(form)) {
+    const value = typeof v === "string" ? v.trim() : v;
+    out[k] = value === "" ? undefined : value;
+  }
   return out;
 }
 
 /** "2026-11-30T19:00:00Z" from a <input type=datetime-local> value (browser's time zone). */
 export function isoFromLocal(value) {
-  return value ? new Date(value).toISOString().replace(/\.\d+Z$/, "Z") : "";
+  return value ? new Date(value).toISOString().replace(/\.\d+Z$/, "Z") : undefined;
 }
 
 export const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString() : "—");

@@ -90,7 +90,7 @@ async function listPage(f) {
     MediaType: f.type,
     Status: f.status,
     MaxResults: PAGE_SIZE,
-    NextToken: state.tokens[state.page - 1],
+    NextToken: state.tokens[state.page - 1] || undefined,
     IncludeFileBasicInfo: "true",
   });
   state.tokens[state.page] = r.NextToken || "";
@@ -149,8 +149,8 @@ export async function detail(main, mediaId) {
         ev.preventDefault();
         const v = formValues(editForm);
         try {
-          // An empty Title is "leave unchanged" on the wire; tags are replaced as a whole.
-          await call("UpdateMediaInfo", { MediaId: mediaId, Title: v.title, MediaTags: v.tags, AppendTags: "false" });
+          // An empty title is left out (unchanged); tags are replaced as a whole, "" clears them.
+          await call("UpdateMediaInfo", { MediaId: mediaId, Title: v.title, MediaTags: v.tags ?? "", AppendTags: "false" });
           await detail(main, mediaId);
         } catch (e) {
           mount(message, errorBox(e));

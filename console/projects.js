@@ -80,7 +80,7 @@ export async function list(main) {
         EndTime: isoFromLocal(f.to),
         SortBy: f.sort,
         MaxResults: PAGE_SIZE,
-        NextToken: state.tokens[state.page - 1],
+        NextToken: state.tokens[state.page - 1] || undefined,
       });
       state.tokens[state.page] = r.NextToken || "";
       mount(results, table(r.ProjectList || [], load), pager({

@@ -105,3 +105,39 @@ fn serve(name: &str, request: &HeaderMap) -> Response {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file added to console/ but not to the table would be a 404 in the browser.
+    #[test]
+    fn every_console_file_is_embedded() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/console");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| [".js", ".css", ".html"].iter().any(|ext| n.ends_with(ext)))
+            .collect();
+        on_disk.sort();
+        let mut embedded: Vec<String> = ASSETS.iter().map(|a| a.name.to_string()).collect();
+        embedded.sort();
+        assert_eq!(on_disk, embedded);
+    }
+
+    #[test]
+    fn revalidation_answers_304_only_for_the_current_etag() {
+        let first = serve("app.js", &HeaderMap::new());
+        assert_eq!(first.status(), StatusCode::OK);
+        let etag = first.headers()[header::ETAG].clone();
+        let mut again = HeaderMap::new();
+        again.insert(header::IF_NONE_MATCH, etag);
+        assert_eq!(serve("app.js", &again).status(), StatusCode::NOT_MODIFIED);
+        again.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"stale\""));
+        assert_eq!(serve("app.js", &again).status(), StatusCode::OK);
+        assert_eq!(
+            serve("../Cargo.toml", &HeaderMap::new()).status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+}
