@@ -11,5 +11,6 @@ pub mod cli;
 pub mod domain;
 pub mod media;
 pub mod protocol;
+pub mod render;
 pub mod server;
 pub mod store;
