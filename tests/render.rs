@@ -403,3 +403,73 @@ fn cli_renders_oss_objects_and_prints_the_plan() {
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("effect Filter m1 is not supported"), "{err}");
 }
+
+#[tokio::test]
+async fn long_timelines_render_in_segments_with_audio_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let colors = ["red", "green", "blue"];
+    for c in colors {
+        make(d, &format!("{c}.mp4"), c, 0.2, None);
+    }
+    make(d, "tone.m4a", "black", 10.0, Some(440));
+    // 45 clips of 6 frames (more inputs than one ffmpeg run takes), a crossfade within the
+    // first segment, and a tone under all of it.
+    let clips: Vec<String> = (0..45)
+        .map(|i| {
+            let fx = if i == 2 {
+                r#","Effects":[{"Type":"Transition","Duration":0.1}]"#
+            } else {
+                ""
+            };
+            format!(r#"{{"MediaURL":"{}.mp4"{fx}}}"#, colors[i % 3])
+        })
+        .collect();
+    let json = format!(
+        r#"{{"VideoTracks":[{{"VideoTrackClips":[{}]}}],
+            "AudioTracks":[{{"AudioTrackClips":[{{"MediaURL":"tone.m4a"}}]}}]}}"#,
+        clips.join(",")
+    );
+    let (plan, out) = render(d, &json, &OutputSpec::default()).await;
+    assert!(
+        plan.describe().contains("video segments"),
+        "{}",
+        plan.describe()
+    );
+    assert_eq!(plan.frames(), 45 * 6 - 3);
+    let start = |i: u64| if i <= 2 { 6 * i } else { 6 * i - 3 };
+    for i in 3..45u64 {
+        // Clip 3 fades in over frames [15, 18): it stands alone from 18.
+        if i == 3 {
+            assert_eq!(class(rgb(&out, 14, CENTRE)), 'b');
+            assert_eq!(class(rgb(&out, 16, CENTRE)), '?');
+            assert_eq!(class(rgb(&out, 18, CENTRE)), 'r');
+            continue;
+        }
+        let at = start(i);
+        assert_eq!(
+            class(rgb(&out, at - 1, CENTRE)),
+            ['r', 'g', 'b'][(i as usize - 1) % 3],
+            "before clip {i}"
+        );
+        assert_eq!(
+            class(rgb(&out, at, CENTRE)),
+            ['r', 'g', 'b'][i as usize % 3],
+            "clip {i}"
+        );
+    }
+    // One continuous tone: no gap at the segment joins.
+    let detect = Command::new("ffmpeg")
+        .args(["-v", "info", "-nostats", "-i"])
+        .arg(&out)
+        .args(["-af", "silencedetect=noise=-40dB:d=0.03", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&detect.stderr);
+    assert!(
+        detect.status.success() && log.contains("Output #0"),
+        "{log}"
+    );
+    assert!(!log.contains("silence_start"), "{log}");
+    assert!(peak_db(&out, 0.0, plan.duration_secs()) > -30.0);
+}
