@@ -473,3 +473,105 @@ async fn long_timelines_render_in_segments_with_audio_once() {
     assert!(!log.contains("silence_start"), "{log}");
     assert!(peak_db(&out, 0.0, plan.duration_secs()) > -30.0);
 }
+
+#[tokio::test]
+async fn backgrounds_adapt_modes_afade_and_max_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make(d, "red.mp4", "red", 1.0, None);
+    make(d, "blue.mp4", "blue", 1.0, None);
+    make(d, "tone.m4a", "black", 2.0, Some(440));
+    // A 320x128 canvas: a 4:3 source leaves 75 px bars left and right.
+    let json = r##"{"VideoTracks":[
+          {"VideoTrackClips":[
+            {"MediaURL":"red.mp4","Effects":[{"Type":"Background","SubType":"Color","Color":"#00FF00"}]},
+            {"MediaURL":"red.mp4","Effects":[{"Type":"Background","SubType":"Blur","Radius":0.1}]},
+            {"MediaURL":"blue.mp4"}]},
+          {"VideoTrackClips":[
+            {"MediaURL":"blue.mp4","X":240,"Y":20,"Width":40,"Height":80,"AdaptMode":"Cover"},
+            {"MediaURL":"blue.mp4","X":240,"Y":20,"Width":40,"Height":80,"AdaptMode":"Contain"}]}],
+        "AudioTracks":[{"AudioTrackClips":[{"MediaURL":"tone.m4a",
+          "Effects":[{"Type":"AFade","SubType":"In","Duration":1}]}]}]}"##;
+    let out_spec = OutputSpec::from_output_media_config(
+        &serde_json::json!({"Width":320,"Height":128,"MaxDuration":2}),
+    )
+    .unwrap();
+    let (plan, out) = render(d, json, &out_spec).await;
+    assert_eq!(plan.frames(), 60, "MaxDuration cuts the third clip");
+    let bar = "40:40:20:40";
+    assert_eq!(class(rgb(&out, 10, bar)), 'g', "Color background");
+    assert_eq!(class(rgb(&out, 10, "40:40:140:40")), 'r');
+    let blurred = rgb(&out, 40, bar);
+    assert_eq!(
+        class(blurred),
+        'r',
+        "Blur background shows the clip: {blurred:?}"
+    );
+    // Cover fills the 40x80 box; Contain letterboxes a 40x30 picture inside it.
+    let box_top = "30:16:245:22";
+    assert_eq!(class(rgb(&out, 10, box_top)), 'b', "Cover");
+    assert_eq!(
+        class(rgb(&out, 40, box_top)),
+        'k',
+        "Contain letterboxes in black"
+    );
+    assert_eq!(class(rgb(&out, 40, "30:20:245:50")), 'b', "Contain picture");
+    // The fade-in: quiet at the start, full after a second.
+    let (early, late) = (peak_db(&out, 0.0, 0.1), peak_db(&out, 1.2, 1.9));
+    assert!(early < late - 12.0, "{early} dB vs {late} dB");
+}
+
+/// Dropping a running render kills ffmpeg and leaves no temporary file.
+#[tokio::test]
+async fn a_dropped_render_kills_ffmpeg_and_cleans_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make(d, "red.mp4", "red", 1.0, None);
+    let json = r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"red.mp4","Speed":0.1}]}]}"#;
+    let t = timeline(json);
+    let plan = render::plan(
+        &t,
+        &sources(&t, d),
+        &OutputSpec {
+            width: Some(1280),
+            height: Some(720),
+            ..OutputSpec::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let progress = move |p: u8| {
+        let _ = tx.send(p);
+    };
+    let output = d.join("out.mp4");
+    tokio::select! {
+        r = render::execute(&plan, &output, &progress) => panic!("finished too soon: {r:?}"),
+        _ = rx.recv() => {}
+    }
+    // The future is dropped: its ffmpeg (working in `d`) is gone within moments.
+    let ffmpeg_in_dir = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+            .any(|e| std::fs::read_link(e.path().join("cwd")).is_ok_and(|c| c == d))
+    };
+    let mut gone = false;
+    for _ in 0..50 {
+        if !ffmpeg_in_dir() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gone, "ffmpeg still runs");
+    assert!(!output.exists());
+    let left: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
