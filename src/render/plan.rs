@@ -498,6 +498,30 @@ pub(super) fn resolve(
     Ok(plan)
 }
 
+/// Checks a clip's fields the plan reads (geometry, opacity, backdrop, gains, fades, text
+/// styling) without any source facts, so a submit refuses them at once, naming the field.
+pub(super) fn validate_clip(
+    clip: &Map<String, Value>,
+    at: &str,
+    visual: bool,
+) -> Result<(), RenderError> {
+    volume(clip, at)?;
+    afades(clip, at)?;
+    if visual {
+        let canvas = Rect {
+            x: 0,
+            y: 0,
+            w: 1920,
+            h: 1080,
+        };
+        let (rect, _) = geometry(clip, &SourceInfo::default(), canvas, at)?;
+        opacity(clip, at)?;
+        backdrop(clip, rect, at)?;
+        subtitles::text_effects(clip, 0, 1, DEFAULT_FPS, at)?;
+    }
+    Ok(())
+}
+
 /// Sets each transition's overlap from the frames actually planned: the next layer of the
 /// track starts `overlap` frames before this one ends. A transition whose clips do not
 /// overlap (the next clip was cut away) is dropped with the clip it led to.
@@ -850,6 +874,22 @@ mod tests {
             (
                 r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a"}]}],"EffectTracks":[{"EffectTrackItems":[{"Type":"VFX","SubType":"blur"}]}]}"#,
                 "blur",
+            ),
+            (
+                r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a","Width":1.5}]}]}"#,
+                "VideoTracks[0].VideoTrackClips[0].Width must be a ratio",
+            ),
+            (
+                r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a","Opacity":2}]}]}"#,
+                "Opacity must be between 0 and 1",
+            ),
+            (
+                r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a","Width":10,"Height":10,"AdaptMode":"Zoom"}]}]}"#,
+                "AdaptMode must be",
+            ),
+            (
+                r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a"}]}],"SubtitleTracks":[{"SubtitleTrackClips":[{"Type":"Text","Content":"x","FontColor":"red"}]}]}"#,
+                "FontColor must be a colour",
             ),
         ] {
             let t = Timeline::parse(json).unwrap();
