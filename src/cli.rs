@@ -1,4 +1,4 @@
-//! The `openice` command line: `serve` and `account …`.
+//! The `openice` command line: `serve`, `account …`, `media …` and `render`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -57,6 +57,30 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Render a Timeline to an MP4 without a server (the renderer the jobs use).
+    Render(RenderArgs),
+}
+
+#[derive(Args)]
+struct RenderArgs {
+    /// The Timeline JSON file. MediaURL clips are local paths or `oss://bucket/key` objects of
+    /// the data dir; MediaIds are looked up in the data dir's store.
+    #[arg(long)]
+    timeline: PathBuf,
+    /// The MP4 to write (replaced atomically).
+    #[arg(short = 'o', long = "output", required_unless_present = "plan")]
+    output: Option<PathBuf>,
+    /// `OutputMediaConfig` JSON (Width, Height, Bitrate, MaxDuration, Video.Fps).
+    #[arg(long, default_value = "{}")]
+    output_config: String,
+    /// Account (ID or name) whose MediaIds the timeline uses; default: the default account.
+    #[arg(long)]
+    account: Option<String>,
+    /// Print the plan and the ffmpeg command with its graph instead of rendering.
+    #[arg(long)]
+    plan: bool,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Subcommand)]
@@ -232,6 +256,7 @@ async fn run(cli: Cli) -> CliResult {
             bar.finish_and_clear();
             print_json(&summary)
         }
+        Command::Render(args) => render(args).await,
     }
 }
 
@@ -596,19 +621,98 @@ async fn wait_for_key_caches() {
     tokio::time::sleep(crate::server::KEY_CACHE_TTL).await;
 }
 
+/// `openice render`: the same check → plan → execute path as a producing job.
+async fn render(args: RenderArgs) -> CliResult {
+    use std::collections::HashMap;
+
+    use crate::domain::timeline::{ClipSource, Timeline};
+    use crate::render;
+
+    let text = std::fs::read_to_string(&args.timeline)
+        .map_err(|e| format!("cannot read {}: {e}", args.timeline.display()))?;
+    let timeline = Timeline::parse(&text)?;
+    render::check(&timeline)?;
+    let config: serde_json::Value = serde_json::from_str(&args.output_config)
+        .map_err(|e| format!("--output-config is not JSON: {e}"))?;
+    let spec = render::OutputSpec::from_output_media_config(&config)?;
+    let storage = ObjectStorage::new(&args.store.data_dir, b"");
+    let object = |url: &str| -> Result<PathBuf, String> {
+        match InputLocation::parse(url, "MediaURL").map_err(|e| e.reason)? {
+            InputLocation::Oss { bucket, key } => Ok(storage.path(&bucket, &key)),
+            InputLocation::Remote { .. } => Err(format!(
+                "{url}: only local files and oss:// objects can be rendered locally"
+            )),
+        }
+    };
+    let mut sources = HashMap::new();
+    let mut db = None;
+    for source in timeline.sources() {
+        let path = match source {
+            ClipSource::MediaUrl(url) if url.contains("://") => object(url)?,
+            ClipSource::MediaUrl(path) => PathBuf::from(path),
+            ClipSource::MediaId(id) => {
+                if db.is_none() {
+                    let store = open(&args.store).await?;
+                    let owner = find_account(
+                        store.as_ref(),
+                        args.account.as_deref().unwrap_or(DEFAULT_ACCOUNT),
+                    )
+                    .await?;
+                    db = Some((store, owner.account_id));
+                }
+                let (store, account_id) = db.as_ref().expect("opened above");
+                let media = store
+                    .media(account_id, id)
+                    .await?
+                    .ok_or_else(|| format!("no media {id} in this store's account"))?;
+                object(&media.location)?
+            }
+        };
+        sources.insert(source.clone(), path);
+    }
+    let plan = render::plan(&timeline, &sources, &spec).await?;
+    if args.plan {
+        print!("{}", plan.describe());
+        return Ok(());
+    }
+    let output = args.output.ok_or("--output is required")?;
+    let bar = progress::percent(&format!("render {}", output.display()));
+    let progress = |p: u8| bar.set_position(p.into());
+    render::execute(&plan, &output, &progress).await?;
+    bar.finish_and_clear();
+    print_json(&serde_json::json!({
+        "Output": output.display().to_string(),
+        "Frames": plan.frames(),
+        "Duration": plan.duration_secs(),
+        "Width": plan.width,
+        "Height": plan.height,
+    }))
+}
+
 /// Progress bars for long CLI work: drawn on a terminal, silent when stderr is piped.
 mod progress {
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
     /// A byte-count bar of `len` bytes labelled `what`.
     pub fn bar(len: u64, what: &str) -> ProgressBar {
+        new(
+            len,
+            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            what,
+        )
+    }
+
+    /// A 0–100 % bar labelled `what`.
+    pub fn percent(what: &str) -> ProgressBar {
+        new(100, "{msg} [{bar:30}] {pos:>3}% {elapsed_precise}", what)
+    }
+
+    fn new(len: u64, template: &str, what: &str) -> ProgressBar {
         let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
         if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             bar.set_draw_target(ProgressDrawTarget::hidden());
         }
-        if let Ok(style) = ProgressStyle::with_template(
-            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        ) {
+        if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.set_message(what.to_string());

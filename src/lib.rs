@@ -12,5 +12,6 @@ pub mod domain;
 pub mod dump;
 pub mod media;
 pub mod protocol;
+pub mod render;
 pub mod server;
 pub mod store;

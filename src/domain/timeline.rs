@@ -18,6 +18,9 @@
 //! * Clip `Type` and track `Type` are matched case-insensitively.
 //! * This parses resolved timelines: a template `Config` with `$...` placeholders in number
 //!   fields is rejected until its `ClipsParam` is applied.
+//! * A `Transition` effect on a clip overlaps the next automatically placed clip of the track
+//!   by its `Duration` (default 1 s), shortening the total; [`Timeline::layout`] gives the
+//!   renderer this same placement, so project `Duration` and rendered frames agree.
 //! * [`Timeline::to_frontend`] (WebSDK style, timeline.md §5) fills only absent values, using
 //!   the placement of [`Timeline::duration`]; a zero-length clip (unknown length) is written as
 //!   `TimelineOut = TimelineIn`, which [`Timeline::parse`] accepts when it is sent back.
@@ -36,6 +39,8 @@ use serde_json::{Map, Value};
 const MAX_SECONDS: f64 = 1e9;
 const MIN_SPEED: f64 = 0.1;
 const MAX_SPEED: f64 = 100.0;
+/// A `Transition` effect without `Duration` lasts 1 s (timeline.md §1.7).
+pub const DEFAULT_TRANSITION: f64 = 1.0;
 
 /// A parsed, validated timeline. Keeps the original JSON text (unknown keys preserved).
 #[derive(Debug, Clone, Default)]
@@ -99,6 +104,8 @@ struct Clip {
     timeline_in: Option<f64>,
     timeline_out: Option<f64>,
     speed: Option<f64>,
+    /// `Duration` of the clip's first `Transition` effect (default 1 s); video clips only.
+    transition: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +138,7 @@ const K_IMAGE_ID: usize = 8;
 const K_MEDIA_URL: usize = 9;
 const K_MEDIA_URL_ALT: usize = 10;
 const K_TYPE: usize = 11;
+const K_EFFECTS: usize = 12;
 
 fn clip_key(k: &str) -> Option<usize> {
     Some(match k {
@@ -146,6 +154,7 @@ fn clip_key(k: &str) -> Option<usize> {
         "MediaURL" => K_MEDIA_URL,
         "MediaUrl" => K_MEDIA_URL_ALT,
         "Type" => K_TYPE,
+        "Effects" => K_EFFECTS,
         _ => return None,
     })
 }
@@ -179,7 +188,7 @@ const FAMILIES: [Family; 5] = [
         key: "VideoTracks",
         clips_key: "VideoTrackClips",
         family: TrackFamily::Video,
-        reads: bits(&AV_KEYS) | bits(&[K_TYPE]),
+        reads: bits(&AV_KEYS) | bits(&[K_TYPE, K_EFFECTS]),
     },
     Family {
         key: "ImageTracks",
@@ -366,6 +375,63 @@ impl Timeline {
     /// negative or not finite count as unknown.
     pub fn duration(&self, source_duration: impl Fn(&ClipSource) -> Option<f64>) -> f64 {
         round4(self.total(&known_length(&source_duration)))
+    }
+
+    /// Every video, image and audio clip placed on the output by the same rule as
+    /// [`Timeline::duration`] (`GlobalImage` and untimed image-track clips span the total).
+    pub fn layout(&self, source_duration: impl Fn(&ClipSource) -> Option<f64>) -> Layout {
+        let probe = known_length(&source_duration);
+        let total = self.total(&probe);
+        let mut counters = [0usize; 5];
+        let tracks = self
+            .tracks
+            .iter()
+            .map(|track| {
+                let fam = FAMILIES
+                    .iter()
+                    .position(|f| f.family == track.family)
+                    .unwrap_or(0);
+                let index = counters[fam];
+                counters[fam] += 1;
+                let other = track.role == Role::Other;
+                let clips = if other {
+                    Vec::new()
+                } else {
+                    place_clips(track, &probe)
+                        .map(|(clip, p)| {
+                            let (start, end) = match clip.kind {
+                                ClipKind::Global => {
+                                    let s = clip.timeline_in.unwrap_or(0.0);
+                                    (s, clip.timeline_out.unwrap_or(total).max(s))
+                                }
+                                _ => (p.start, p.end),
+                            };
+                            PlacedClip {
+                                source: clip.source.clone(),
+                                image: clip.kind != ClipKind::Media,
+                                global: clip.kind == ClipKind::Global,
+                                start,
+                                end,
+                                source_in: match clip.kind {
+                                    ClipKind::Media => clip.in_.unwrap_or(0.0),
+                                    _ => 0.0,
+                                },
+                                speed: clip.speed.unwrap_or(1.0),
+                                transition: clip.transition,
+                            }
+                        })
+                        .collect()
+                };
+                PlacedTrack {
+                    key: FAMILIES[fam].key,
+                    clips_key: FAMILIES[fam].clips_key,
+                    index,
+                    other,
+                    clips,
+                }
+            })
+            .collect();
+        Layout { total, tracks }
     }
 
     /// [`Timeline::duration`] before rounding.
@@ -618,20 +684,75 @@ impl Placement {
 /// The one placement rule for video, image and audio tracks (timeline.md §2.1): clips follow
 /// one another in array order unless placed explicitly; global clips do not advance the
 /// automatic placement. A clip whose length is unknown has length 0.
+///
+/// Transitions (decisions.md "Transitions overlap"): a `Transition` effect on a clip makes the
+/// next clip of the track, when it is placed automatically, start that many seconds before the
+/// clip ends, so the two overlap and the track shortens by the transition. The overlap is
+/// capped by both clips' lengths. An explicitly placed next clip keeps its `TimelineIn`.
 fn place_clips<'a, P: Fn(&Clip) -> Option<f64>>(
     track: &'a Track,
     probe: &'a P,
 ) -> impl Iterator<Item = (&'a Clip, Placement)> + 'a {
-    track.clips.iter().scan(0.0, move |prev_end, clip| {
-        let p = if clip.kind == ClipKind::Global {
-            clip.place(clip.timeline_in.unwrap_or(0.0), probe)
-        } else {
-            let p = clip.place(clip.timeline_in.unwrap_or(*prev_end), probe);
-            *prev_end = p.end;
-            p
-        };
-        Some((clip, p))
-    })
+    // (end of the previous clip, its length, its transition)
+    track
+        .clips
+        .iter()
+        .scan((0.0, 0.0, None::<f64>), move |prev, clip| {
+            let p = if clip.kind == ClipKind::Global {
+                clip.place(clip.timeline_in.unwrap_or(0.0), probe)
+            } else {
+                let (prev_end, prev_len, transition) = *prev;
+                let start = match (clip.timeline_in, transition) {
+                    (Some(t), _) => t,
+                    (None, Some(d)) => {
+                        let own = clip.place(prev_end, probe);
+                        prev_end - d.min(prev_len).min(own.end - own.start)
+                    }
+                    (None, None) => prev_end,
+                };
+                let p = clip.place(start, probe);
+                *prev = (p.end, p.end - p.start, clip.transition);
+                p
+            };
+            Some((clip, p))
+        })
+}
+
+/// Where every video, image and audio clip sits (seconds, unrounded): the placement that
+/// [`Timeline::duration`] totals, for a renderer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    /// The unrounded total ([`Timeline::duration`] rounds it to 4 decimals).
+    pub total: f64,
+    pub tracks: Vec<PlacedTrack>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedTrack {
+    /// `"VideoTracks"`, `"ImageTracks"` or `"AudioTracks"`.
+    pub key: &'static str,
+    /// `"VideoTrackClips"`, …: where the clips sit in [`Timeline::value`].
+    pub clips_key: &'static str,
+    /// Position in its track list.
+    pub index: usize,
+    /// A `Type: Effect`/`Subtitle` video track: not placed here.
+    pub other: bool,
+    pub clips: Vec<PlacedClip>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedClip {
+    pub source: Option<ClipSource>,
+    /// `Type: Image` (or an image-track clip), `GlobalImage`.
+    pub image: bool,
+    pub global: bool,
+    pub start: f64,
+    pub end: f64,
+    /// In-point in the source (0 for images).
+    pub source_in: f64,
+    pub speed: f64,
+    /// The `Transition` effect's duration, when the clip has one.
+    pub transition: Option<f64>,
 }
 
 fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
@@ -1109,6 +1230,13 @@ impl<'de> Visitor<'de> for ClipSeed<'_> {
         let mut fields = Fields::default();
         while let Some(key) = map.next_key_seed(KeySeed(clip_key))? {
             match key {
+                Some(K_EFFECTS) if self.fam.reads & (1 << K_EFFECTS) != 0 => {
+                    let seed = EffectsSeed {
+                        ctx: self.ctx,
+                        loc: self.loc,
+                    };
+                    fields.transition = map.next_value_seed(seed)?;
+                }
                 // Later duplicates win, as in a parsed JSON object.
                 Some(k) if self.fam.reads & (1 << k) != 0 => {
                     let v = map.next_value()?;
@@ -1127,6 +1255,83 @@ impl<'de> Visitor<'de> for ClipSeed<'_> {
     }
 }
 
+/// A video clip's `Effects`: the `Duration` of its first `Transition` effect (1 s when absent).
+/// Anything else in the list, and a list that is not an array, is kept verbatim unread (the
+/// renderer judges effects); only a Transition's Duration is checked like any time.
+struct EffectsSeed<'c> {
+    ctx: &'c Ctx,
+    loc: Loc,
+}
+
+impl<'de> DeserializeSeed<'de> for EffectsSeed<'_> {
+    type Value = Option<f64>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EffectsSeed<'_> {
+    type Value = Option<f64>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of effects")
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        SkipVisitor.visit_map(map).map(|_| None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        let mut i = 0;
+        while let Some(v) = seq.next_element::<Value>()? {
+            if found.is_none()
+                && let Value::Object(effect) = &v
+                && effect
+                    .get("Type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.eq_ignore_ascii_case("Transition"))
+            {
+                let d = effect.get("Duration").map(json_scalar);
+                let field = format!("Effects[{i}].Duration");
+                found = Some(
+                    time(d, &field, self.loc)
+                        .map_err(|e| self.ctx.fail(e))?
+                        .unwrap_or(DEFAULT_TRANSITION),
+                );
+            }
+            i += 1;
+        }
+        Ok(found)
+    }
+}
+
+/// A parsed JSON value as a [`Scalar`], for the few fields read from a small nested object.
+fn json_scalar(v: &Value) -> Scalar<'_> {
+    match v {
+        Value::Null => Scalar::Null,
+        Value::Bool(b) => Scalar::Bool(*b),
+        Value::Number(n) => Scalar::Num(n.as_f64().unwrap_or(f64::NAN)),
+        Value::String(s) => Scalar::Str(Cow::Borrowed(s)),
+        _ => Scalar::Other,
+    }
+}
+
 /// A clip's fields as read so far; strings stay borrowed from the input where possible.
 #[derive(Default)]
 struct Fields<'de> {
@@ -1142,6 +1347,7 @@ struct Fields<'de> {
     media_url: Option<Cow<'de, str>>,
     media_url_alt: Option<Cow<'de, str>>,
     ty: Option<Cow<'de, str>>,
+    transition: Option<f64>,
 }
 
 impl<'de> Fields<'de> {
@@ -1220,6 +1426,7 @@ impl<'de> Fields<'de> {
             timeline_in: self.timeline_in,
             timeline_out: self.timeline_out,
             speed: self.speed,
+            transition: self.transition,
         })
     }
 }
