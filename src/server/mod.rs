@@ -5,6 +5,7 @@
 mod keys;
 mod metrics;
 mod quota;
+mod replay;
 
 pub use keys::KEY_CACHE_TTL;
 
@@ -34,7 +35,6 @@ use crate::domain::media::{check_bucket, check_key};
 use crate::media::probe::ProbeLimits;
 use crate::media::storage::ObjectStorage;
 use crate::protocol::error::{ApiError, ErrorBody};
-use crate::protocol::nonce::{NonceCheck, NonceStore};
 use crate::protocol::request::{self, HttpParts};
 use crate::protocol::{error::ErrorCode, new_request_id};
 use crate::store::{Store, StoreError};
@@ -59,7 +59,7 @@ pub struct ServerConfig {
 
 struct App {
     ctx: Arc<Ctx>,
-    nonces: NonceStore,
+    replay: replay::ReplayGuard,
     max_body_bytes: usize,
     scheme: &'static str,
     metrics: Metrics,
@@ -85,10 +85,10 @@ pub async fn context(store: Arc<dyn Store>, config: &ServerConfig) -> Result<Arc
     }))
 }
 
-pub fn router(ctx: Arc<Ctx>, config: ServerConfig) -> Router {
+fn router(ctx: Arc<Ctx>, config: ServerConfig, replay: replay::ReplayGuard) -> Router {
     let app = Arc::new(App {
         ctx,
-        nonces: NonceStore::new(config.max_nonces, TIME_WINDOW.whole_seconds()),
+        replay,
         max_body_bytes: config.max_body_bytes,
         scheme: if config.tls.is_some() {
             "https"
@@ -116,6 +116,18 @@ pub async fn serve(
     store: Arc<dyn Store>,
     config: ServerConfig,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let started = OffsetDateTime::now_utc();
+    // A store that saw an earlier server has a different (random) first-start mark.
+    let mark = hex::encode(rand::random::<[u8; 16]>());
+    let restarted = store.setting_or_insert("first_start", &mark).await? != mark;
+    let replay = replay::ReplayGuard::new(
+        store.as_ref(),
+        config.max_nonces,
+        TIME_WINDOW,
+        started,
+        restarted,
+    )
+    .await?;
     let requeued = store.requeue_probes().await?;
     if requeued > 0 {
         tracing::info!(
@@ -127,7 +139,13 @@ pub async fn serve(
     let ctx = context(store, &config).await?;
     actions::run_probe_workers(ctx.clone(), config.probe_workers);
     let (listen, tls) = (config.listen, config.tls.clone());
-    let app = router(ctx, config);
+    // Requests signed before the floor are refused; wait it out so that clients with
+    // correct clocks never see that.
+    let wait = replay
+        .floor()
+        .saturating_sub(OffsetDateTime::now_utc().unix_timestamp());
+    tokio::time::sleep(Duration::from_secs(wait.max(0) as u64)).await;
+    let app = router(ctx, config, replay);
     match &tls {
         None => {
             let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -388,21 +406,15 @@ async fn authenticate(
     }
     let now = OffsetDateTime::now_utc();
     let signed_at = rpc.claim.check_time(now, TIME_WINDOW)?;
-    match app.nonces.check_and_insert(
-        key_id,
-        rpc.claim.nonce(),
-        signed_at.unix_timestamp(),
-        now.unix_timestamp(),
-    ) {
-        NonceCheck::Fresh => {}
-        NonceCheck::Used => {
-            return Err(ApiError::new(
-                ErrorCode::SignatureNonceUsed,
-                "Specified signature nonce was used already.",
-            ));
-        }
-        NonceCheck::TooOld => return Err(request::expired()),
-    }
+    app.replay
+        .check(
+            app.ctx.store.as_ref(),
+            key_id,
+            rpc.claim.nonce(),
+            signed_at.unix_timestamp(),
+            now.unix_timestamp(),
+        )
+        .await?;
     if rpc.security_token {
         return Err(ApiError::invalid(
             "SecurityToken",

@@ -52,6 +52,20 @@ pub trait Store: Send + Sync + 'static {
     /// The stored value of a server-wide setting, storing `value` first if there is none.
     async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String>;
 
+    /// Records a signed request's nonce; false when it was recorded already. Rows signed
+    /// before `forget_before` (Unix seconds) are dropped on the way.
+    async fn claim_nonce(
+        &self,
+        access_key_id: &str,
+        nonce: &str,
+        signed_at: i64,
+        forget_before: i64,
+    ) -> StoreResult<bool>;
+    /// Whether [`Store::claim_nonce`] recorded this nonce.
+    async fn nonce_claimed(&self, access_key_id: &str, nonce: &str) -> StoreResult<bool>;
+    /// The latest signed time among recorded nonces.
+    async fn latest_claimed_nonce(&self) -> StoreResult<Option<i64>>;
+
     async fn account_count(&self) -> StoreResult<u64>;
     /// Creates an account with its first key, atomically. A taken name is a `Conflict`.
     async fn create_account(&self, account: &Account, key: &AccessKey) -> StoreResult<()>;

@@ -128,6 +128,47 @@ macro_rules! impl_store {
                 Ok(stored)
             }
 
+            async fn claim_nonce(
+                &self,
+                access_key_id: &str,
+                nonce: &str,
+                signed_at: i64,
+                forget_before: i64,
+            ) -> StoreResult<bool> {
+                sqlx::query("DELETE FROM signed_nonces WHERE signed_at < $1")
+                    .bind(forget_before)
+                    .execute(&self.writer)
+                    .await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO signed_nonces (access_key_id, nonce, signed_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(access_key_id)
+                .bind(nonce)
+                .bind(signed_at)
+                .execute(&self.writer)
+                .await?;
+                Ok(inserted.rows_affected() == 1)
+            }
+
+            async fn nonce_claimed(&self, access_key_id: &str, nonce: &str) -> StoreResult<bool> {
+                let row: Option<(i64,)> = sqlx::query_as(
+                    "SELECT signed_at FROM signed_nonces WHERE access_key_id = $1 AND nonce = $2",
+                )
+                .bind(access_key_id)
+                .bind(nonce)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.is_some())
+            }
+
+            async fn latest_claimed_nonce(&self) -> StoreResult<Option<i64>> {
+                let (latest,): (Option<i64>,) = sqlx::query_as("SELECT MAX(signed_at) FROM signed_nonces")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(latest)
+            }
+
             async fn account_count(&self) -> StoreResult<u64> {
                 let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM accounts")
                     .fetch_one(&self.pool)
