@@ -44,3 +44,134 @@ async fn a_request_replayed_after_a_restart_is_refused() {
     })
     .await;
 }
+
+/// A tiny origin: `/a.mp4` serves a real clip; `/redirect` answers 302 to the clip on
+/// `localhost` (a host outside the allow-list); `/list.m3u8` is an HLS playlist whose segment
+/// is on `localhost`. Records each request's Host header.
+struct Origin {
+    port: u16,
+    hosts: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+fn start_origin(dir: &std::path::Path) -> Origin {
+    use std::io::{BufRead, BufReader, Write};
+    let clip = dir.join("a.mp4");
+    let segment = dir.join("a.ts");
+    for (out, format) in [(&clip, "mp4"), (&segment, "mpegts")] {
+        let status = std::process::Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=d=1:s=64x64",
+            ])
+            .args(["-c:v", "mpeg4", "-f", format])
+            .arg(out)
+            .status()
+            .expect("run ffmpeg");
+        assert!(status.success());
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hosts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = hosts.clone();
+    let (clip, segment) = (
+        std::fs::read(clip).unwrap(),
+        std::fs::read(segment).unwrap(),
+    );
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            let mut host = String::new();
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                if request.is_empty() {
+                    request = line.clone();
+                } else if let Some(h) = line.to_ascii_lowercase().strip_prefix("host:") {
+                    host = h.trim().to_string();
+                }
+                line.clear();
+            }
+            seen.lock().unwrap().push(host);
+            let path = request.split_whitespace().nth(1).unwrap_or("").to_string();
+            let playlist = format!(
+                "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nhttp://localhost:{port}/a.ts\n#EXT-X-ENDLIST\n"
+            );
+            let (head, body): (String, Vec<u8>) = match path.as_str() {
+                "/a.mp4" => ("200 OK\r\nContent-Type: video/mp4".into(), clip.clone()),
+                "/a.ts" => ("200 OK\r\nContent-Type: video/mp2t".into(), segment.clone()),
+                "/redirect" => (
+                    format!("302 Found\r\nLocation: http://localhost:{port}/a.mp4"),
+                    Vec::new(),
+                ),
+                "/list.m3u8" => (
+                    "200 OK\r\nContent-Type: application/vnd.apple.mpegurl".into(),
+                    playlist.into_bytes(),
+                ),
+                _ => ("404 Not Found".into(), Vec::new()),
+            };
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    Origin { port, hosts }
+}
+
+async fn probed_status(s: &Server, url: &str) -> String {
+    let registered = s.ok("RegisterMediaInfo", &[("InputURL", url)]).await;
+    let media_id = registered["MediaId"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let info = s.ok("GetMediaInfo", &[("MediaId", &media_id)]).await;
+        let status = info["MediaInfo"]["MediaBasicInfo"]["Status"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if status != "Init" && status != "Preparing" {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{url} stayed {status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Only the registered, allow-listed URL is fetched: a redirect to another host and an HLS
+/// playlist naming one end `PrepareFail`, and nothing reaches the other host.
+#[tokio::test]
+async fn redirects_and_playlists_do_not_escape_the_fetch_allow_list() {
+    for_each_backend(|b| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let origin = start_origin(dir.path());
+        let mut options = ServerOptions::new(b);
+        options.extra_args = vec!["--fetch-allow".into(), "127.0.0.1".into()];
+        let s = options.spawn().await;
+        let base = format!("http://127.0.0.1:{}", origin.port);
+        assert_eq!(probed_status(&s, &format!("{base}/a.mp4")).await, "Normal");
+        assert_eq!(
+            probed_status(&s, &format!("{base}/redirect")).await,
+            "PrepareFail"
+        );
+        assert_eq!(
+            probed_status(&s, &format!("{base}/list.m3u8")).await,
+            "PrepareFail"
+        );
+        let hosts = origin.hosts.lock().unwrap().clone();
+        assert!(
+            hosts.iter().all(|h| h.starts_with("127.0.0.1")),
+            "fetched outside the allow-list: {hosts:?}"
+        );
+    })
+    .await;
+}
