@@ -397,7 +397,7 @@ async fn authenticate(
                 "Specified access key is not found.",
             )
         })?;
-    rpc.claim.verify(&key.secret)?;
+    rpc.claim.verify(key.secret.expose())?;
     if !key.enabled {
         return Err(ApiError::new(
             ErrorCode::InvalidAccessKeyIdInactive,

@@ -370,7 +370,7 @@ impl From<AccessKeyRow> for AccessKey {
         AccessKey {
             access_key_id: r.access_key_id,
             account_id: r.account_id,
-            secret: r.secret,
+            secret: crate::domain::account::Secret::new(r.secret),
             enabled: r.enabled != 0,
         }
     }

@@ -24,7 +24,7 @@ macro_rules! impl_store {
             )
             .bind(&key.access_key_id)
             .bind(&key.account_id)
-            .bind(&key.secret)
+            .bind(key.secret.expose())
             .bind(i64::from(key.enabled))
             .bind(now)
             .execute(executor)
