@@ -97,7 +97,8 @@ fn start_origin(dir: &std::path::Path) -> Origin {
                 line.clear();
             }
             seen.lock().unwrap().push(host);
-            let path = request.split_whitespace().nth(1).unwrap_or("").to_string();
+            let target = request.split_whitespace().nth(1).unwrap_or("");
+            let path = target.split('?').next().unwrap_or("").to_string();
             let playlist = format!(
                 "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nhttp://localhost:{port}/a.ts\n#EXT-X-ENDLIST\n"
             );
@@ -172,6 +173,97 @@ async fn redirects_and_playlists_do_not_escape_the_fetch_allow_list() {
             hosts.iter().all(|h| h.starts_with("127.0.0.1")),
             "fetched outside the allow-list: {hosts:?}"
         );
+    })
+    .await;
+}
+
+/// Three clients update different fields of one project, each waiting for its answers,
+/// while the probes of the project's media complete and refresh its Duration: every field's
+/// last acknowledged value survives, and the Duration ends as the probed media give it.
+#[tokio::test]
+async fn concurrent_updates_and_probes_lose_nothing() {
+    for_each_backend(|b| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let origin = start_origin(dir.path());
+        let mut options = ServerOptions::new(b);
+        options.extra_args = vec![
+            "--fetch-allow".into(),
+            "127.0.0.1".into(),
+            "--probe-workers".into(),
+            "2".into(),
+        ];
+        let s = options.spawn().await;
+        const MEDIA: usize = 12;
+        let mut clips = Vec::new();
+        let mut media_ids = Vec::new();
+        for i in 0..MEDIA {
+            let url = format!("http://127.0.0.1:{}/a.mp4?n={i}", origin.port);
+            let r = s.ok("RegisterMediaInfo", &[("InputURL", &url)]).await;
+            let id = r["MediaId"].as_str().unwrap().to_string();
+            clips.push(format!(r#"{{"MediaId":"{id}"}}"#));
+            media_ids.push(id);
+        }
+        let timeline = format!(
+            r#"{{"VideoTracks":[{{"VideoTrackClips":[{}]}}]}}"#,
+            clips.join(",")
+        );
+        let created = s
+            .ok(
+                "CreateEditingProject",
+                &[("Title", "start"), ("Timeline", &timeline)],
+            )
+            .await;
+        let id = project_id(&created);
+
+        let all_probed = || async {
+            for m in &media_ids {
+                let info = s.ok("GetMediaInfo", &[("MediaId", m)]).await;
+                if info["MediaInfo"]["MediaBasicInfo"]["Status"] != "Normal" {
+                    return false;
+                }
+            }
+            true
+        };
+        // Each client writes its own field until the probes are done (and a few more times).
+        let client = |field: &'static str| {
+            let (s, id) = (&s, id.clone());
+            async move {
+                let mut last = String::new();
+                for n in 0..400 {
+                    last = format!("{field}-{n}");
+                    s.ok(
+                        "UpdateEditingProject",
+                        &[("ProjectId", &id), (field, &last)],
+                    )
+                    .await;
+                    if n >= 40 && n % 10 == 0 && all_probed().await {
+                        break;
+                    }
+                }
+                last
+            }
+        };
+        let (title, description, cover) =
+            tokio::join!(client("Title"), client("Description"), client("CoverURL"));
+        assert!(all_probed().await, "the probes did not finish");
+        // The last probe's Duration refresh may still be running.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let p = s.ok("GetEditingProject", &[("ProjectId", &id)]).await;
+            let p = &p["Project"];
+            assert_eq!(p["Title"], title.as_str(), "{p}");
+            assert_eq!(p["Description"], description.as_str(), "{p}");
+            assert_eq!(p["CoverURL"], cover.as_str(), "{p}");
+            let duration = p["Duration"].as_f64().unwrap();
+            if (duration - MEDIA as f64).abs() < 0.05 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Duration stayed {duration}: {p}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     })
     .await;
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::projects::source_durations;
+use super::projects::{MAX_WRITE_ATTEMPTS, source_durations};
 use super::{Caller, Ctx, NextToken};
 use crate::domain::media::{
     self, InputLocation, MediaCond, MediaInfo, MediaQuery, MediaSource, MediaStatus, MediaType,
@@ -19,7 +19,7 @@ use crate::media::probe::{
 };
 use crate::protocol::error::{ApiError, ErrorCode};
 use crate::protocol::params::Params;
-use crate::store::{MediaKey, StoreError};
+use crate::store::{Guarded, MediaKey, StoreError};
 
 /// Most IDs or URLs one DeleteMediaInfos call may name (vendor limit).
 const MAX_DELETE: usize = 20;
@@ -883,30 +883,36 @@ async fn make_cover(ctx: &Ctx, media: &MediaInfo, input: &str) -> Option<String>
 }
 
 /// Projects whose timeline uses `media` get their Duration recomputed now that its
-/// length is known.
+/// length is known. Only the Duration is written, and only if the project did not change
+/// since it was read (else it is read again).
 async fn refresh_project_durations(ctx: &Ctx, media: &MediaInfo) -> Result<(), ApiError> {
     for project_id in ctx
         .store
         .projects_using_media(&media.account_id, &media.media_id)
         .await?
     {
-        let Some(mut project) = ctx.store.project(&media.account_id, &project_id).await? else {
-            continue;
-        };
-        let Some(timeline) = project
-            .timeline
-            .as_deref()
-            .and_then(|t| Timeline::parse(t).ok())
-        else {
-            continue;
-        };
-        let durations = source_durations(ctx, &media.account_id, &timeline).await?;
-        let duration = timeline.duration(|s| durations.get(s).copied());
-        if duration != project.duration {
-            project.duration = duration;
-            ctx.store
-                .update_project(&project, &timeline.media_ids())
-                .await?;
+        let mut attempts = 0;
+        loop {
+            let Some(project) = ctx.store.project(&media.account_id, &project_id).await? else {
+                break;
+            };
+            let Some(timeline) = project
+                .timeline
+                .as_deref()
+                .and_then(|t| Timeline::parse(t).ok())
+            else {
+                break;
+            };
+            let durations = source_durations(ctx, &media.account_id, &timeline).await?;
+            let duration = timeline.duration(|s| durations.get(s).copied());
+            if duration == project.duration {
+                break;
+            }
+            let written = ctx.store.set_project_duration(&project, duration).await?;
+            attempts += 1;
+            if written != Guarded::Changed || attempts == MAX_WRITE_ATTEMPTS {
+                break;
+            }
         }
     }
     Ok(())

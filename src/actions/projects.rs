@@ -15,9 +15,9 @@ use crate::domain::project::{
 };
 use crate::domain::timeline::{ClipSource, Timeline};
 use crate::domain::{format_time, new_id, now_micros, parse_time};
-use crate::protocol::error::ApiError;
+use crate::protocol::error::{ApiError, ErrorCode};
 use crate::protocol::params::Params;
-use crate::store::MediaKey;
+use crate::store::{Guarded, MediaKey};
 
 /// Most IDs one DeleteEditingProjects call may name.
 const MAX_DELETE_IDS: usize = 1000;
@@ -345,33 +345,53 @@ pub async fn update(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty
     let project_id = params.required("ProjectId")?;
     let title = params.non_empty("Title")?.map(str::to_string);
     let business_status = params.parse("BusinessStatus")?;
-    let mut project = ctx
-        .store
-        .project(&caller.account_id, project_id)
-        .await?
-        .ok_or_else(ApiError::project_not_found)?;
-    let (input, template) = timeline_input(ctx, caller, params).await?;
-    let new_timeline = input.is_some();
-    let mut media_ids = TimelineInput::media_ids(&input);
-    let (timeline, durations) = TimelineInput::split(input);
-    let update = EditingProjectUpdate {
-        title,
-        description: params.raw("Description").map(str::to_string),
-        timeline,
-        template,
-        cover_url: params.raw("CoverURL").map(str::to_string),
-        business_status,
-    };
-    project.apply(update, now_micros(), |t| {
-        t.duration(|s| durations.get(s).copied())
-    })?;
-    if !new_timeline {
-        media_ids = stored_timeline_media(&project);
+    // Read, apply, and write only what changed; a replaced timeline is written only if the
+    // status and Duration it derives from are unchanged (a probe may have refreshed the
+    // Duration meanwhile), else we read again. No acknowledged change is lost.
+    for _ in 0..MAX_WRITE_ATTEMPTS {
+        let seen = ctx
+            .store
+            .project(&caller.account_id, project_id)
+            .await?
+            .ok_or_else(ApiError::project_not_found)?;
+        let (input, template) = timeline_input(ctx, caller, params).await?;
+        let new_timeline = input.is_some();
+        let media_ids = TimelineInput::media_ids(&input);
+        let (timeline, durations) = TimelineInput::split(input);
+        let update = EditingProjectUpdate {
+            title: title.clone(),
+            description: params.raw("Description").map(str::to_string),
+            timeline,
+            template,
+            cover_url: params.raw("CoverURL").map(str::to_string),
+            business_status,
+        };
+        let mut project = seen.clone();
+        project.apply(update, now_micros(), |t| {
+            t.duration(|s| durations.get(s).copied())
+        })?;
+        let timeline_media = new_timeline.then_some(media_ids.as_slice());
+        match ctx
+            .store
+            .update_project(&project, timeline_media, &seen)
+            .await?
+        {
+            Guarded::Done => return Ok(Empty {}),
+            Guarded::Gone => return Err(ApiError::project_not_found()),
+            Guarded::Changed => continue,
+        }
     }
-    if !ctx.store.update_project(&project, &media_ids).await? {
-        return Err(ApiError::project_not_found());
-    }
-    Ok(Empty {})
+    Err(busy())
+}
+
+/// Guarded writes retried this often before the caller is asked to retry.
+pub(super) const MAX_WRITE_ATTEMPTS: usize = 8;
+
+fn busy() -> ApiError {
+    ApiError::new(
+        ErrorCode::ServiceUnavailable,
+        "The project is being changed by other requests; retry.",
+    )
 }
 
 /// The media IDs of the timeline already stored with a project (it was valid when stored).

@@ -92,13 +92,22 @@ pub trait Store: Send + Sync + 'static {
         account_id: &str,
         project_id: &str,
     ) -> StoreResult<Option<EditingProject>>;
-    /// Replaces the stored project (and its timeline's media links); false when it no
-    /// longer exists.
+    /// Writes what an update changed from `seen` (the row as read): changed fields alone,
+    /// so concurrent updates of other fields are kept. With `timeline_media` the timeline
+    /// was replaced: the timeline, its derived status and Duration, template fields and media
+    /// links are written only if status and Duration are still as `seen` (else `Changed`).
     async fn update_project(
         &self,
         project: &EditingProject,
-        timeline_media: &[String],
-    ) -> StoreResult<bool>;
+        timeline_media: Option<&[String]>,
+        seen: &EditingProject,
+    ) -> StoreResult<Guarded>;
+    /// Sets a project's Duration alone, if its timeline and Duration are still as `seen`.
+    async fn set_project_duration(
+        &self,
+        seen: &EditingProject,
+        duration: f64,
+    ) -> StoreResult<Guarded>;
     /// The caller's projects whose timeline references `media_id`.
     async fn projects_using_media(
         &self,
@@ -209,6 +218,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<(String, String)>>;
 }
 
+/// What a write guarded by what its caller read found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guarded {
+    Done,
+    /// The row is gone.
+    Gone,
+    /// The row changed since it was read: read again and retry, or give up.
+    Changed,
+}
+
 /// Unique keys of a media asset besides its ID.
 #[derive(Debug, Clone, Copy)]
 pub enum MediaKey<'a> {
@@ -262,11 +281,17 @@ const INSERT_PROJECT: &str = "INSERT INTO editing_projects (account_id, project_
      business_config, business_status) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
 
-const UPDATE_PROJECT: &str = "UPDATE editing_projects SET title = $3, description = $4, \
-     timeline = $5, template_id = $6, clips_param = $7, cover_url = $8, status = $9, \
-     create_time = $10, modified_time = $11, duration = $12, create_source = $13, \
-     modified_source = $14, template_type = $15, project_type = $16, business_config = $17, \
-     business_status = $18 WHERE account_id = $1 AND project_id = $2";
+/// The fields an update sets as given (NULL = unchanged), so they never depend on a read.
+const UPDATE_PROJECT_FIELDS: &str = "UPDATE editing_projects SET title = COALESCE($3, title), \
+     description = COALESCE($4, description), cover_url = COALESCE($5, cover_url), \
+     business_status = COALESCE($6, business_status), modified_time = $7, modified_source = $8 \
+     WHERE account_id = $1 AND project_id = $2 AND status <> 'Deleted'";
+
+/// A replaced timeline with what derives from it, guarded by the status and Duration it
+/// was derived from.
+const UPDATE_PROJECT_TIMELINE: &str = "UPDATE editing_projects SET timeline = $3, \
+     template_id = $4, clips_param = $5, template_type = $6, status = $7, duration = $8 \
+     WHERE account_id = $1 AND project_id = $2 AND status = $9 AND duration = $10";
 
 /// Binds an [`EditingProject`] to `$1..$18` in `PROJECT_COLUMNS` order.
 macro_rules! bind_project {

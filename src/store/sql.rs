@@ -86,6 +86,22 @@ macro_rules! impl_store {
             Ok(())
         }
 
+        /// After a guarded project write matched no row: was the project deleted or changed?
+        async fn project_gone_or_changed(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            account_id: &str,
+            project_id: &str,
+        ) -> StoreResult<Guarded> {
+            let found: Option<(String,)> = sqlx::query_as(
+                "SELECT project_id FROM editing_projects WHERE account_id = $1 AND project_id = $2",
+            )
+            .bind(account_id)
+            .bind(project_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+            Ok(if found.is_some() { Guarded::Changed } else { Guarded::Gone })
+        }
+
         async fn delete_media_rows(
             tx: &mut sqlx::Transaction<'_, $db>,
             account_id: &str,
@@ -286,22 +302,77 @@ macro_rules! impl_store {
                 row.map(EditingProject::try_from).transpose()
             }
 
-            async fn update_project(&self, project: &EditingProject, timeline_media: &[String]) -> StoreResult<bool> {
+            async fn update_project(
+                &self,
+                project: &EditingProject,
+                timeline_media: Option<&[String]>,
+                seen: &EditingProject,
+            ) -> StoreResult<Guarded> {
+                fn changed<T: PartialEq + Clone>(new: &T, old: &T) -> Option<T> {
+                    (new != old).then(|| new.clone())
+                }
+                let p = project;
                 let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
-                let done = bind_project!(sqlx::query(UPDATE_PROJECT), project)
+                let done = sqlx::query(UPDATE_PROJECT_FIELDS)
+                    .bind(&p.account_id)
+                    .bind(&p.project_id)
+                    .bind(changed(&p.title, &seen.title))
+                    .bind(changed(&p.description, &seen.description).flatten())
+                    .bind(changed(&p.cover_url, &seen.cover_url).flatten())
+                    .bind(changed(&p.business_status, &seen.business_status).flatten().map(|s| s.as_str()))
+                    .bind(p.modified_time)
+                    .bind(p.modified_source.as_str())
                     .execute(&mut *tx)
                     .await?;
                 if done.rows_affected() == 0 {
-                    return Ok(false);
+                    return Ok(Guarded::Gone);
                 }
-                sqlx::query("DELETE FROM project_timeline_media WHERE account_id = $1 AND project_id = $2")
-                    .bind(&project.account_id)
-                    .bind(&project.project_id)
-                    .execute(&mut *tx)
-                    .await?;
-                link_timeline_media(&mut tx, project, timeline_media).await?;
+                if let Some(media_ids) = timeline_media {
+                    let done = sqlx::query(UPDATE_PROJECT_TIMELINE)
+                        .bind(&p.account_id)
+                        .bind(&p.project_id)
+                        .bind(&p.timeline)
+                        .bind(&p.template_id)
+                        .bind(&p.clips_param)
+                        .bind(p.template_type.map(|t| t.as_str()))
+                        .bind(p.status.as_str())
+                        .bind(p.duration)
+                        .bind(seen.status.as_str())
+                        .bind(seen.duration)
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Ok(Guarded::Changed);
+                    }
+                    sqlx::query("DELETE FROM project_timeline_media WHERE account_id = $1 AND project_id = $2")
+                        .bind(&p.account_id)
+                        .bind(&p.project_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    link_timeline_media(&mut tx, p, media_ids).await?;
+                }
                 tx.commit().await?;
-                Ok(true)
+                Ok(Guarded::Done)
+            }
+
+            async fn set_project_duration(&self, seen: &EditingProject, duration: f64) -> StoreResult<Guarded> {
+                let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
+                let done = sqlx::query(
+                    "UPDATE editing_projects SET duration = $3 \
+                     WHERE account_id = $1 AND project_id = $2 AND timeline = $4 AND duration = $5",
+                )
+                .bind(&seen.account_id)
+                .bind(&seen.project_id)
+                .bind(duration)
+                .bind(&seen.timeline)
+                .bind(seen.duration)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return project_gone_or_changed(&mut tx, &seen.account_id, &seen.project_id).await;
+                }
+                tx.commit().await?;
+                Ok(Guarded::Done)
             }
 
             async fn projects_using_media(&self, account_id: &str, media_id: &str) -> StoreResult<Vec<String>> {
