@@ -267,3 +267,55 @@ async fn concurrent_updates_and_probes_lose_nothing() {
     })
     .await;
 }
+
+/// GetEditingProject with RequestSource=WebSDK attaches the timeline's media to the project;
+/// when the store fails there, the answer is a 5xx InternalError, not a 200 ConvertFailed.
+/// Attaching twice is harmless.
+#[tokio::test]
+async fn a_store_error_while_attaching_web_sdk_media_is_a_5xx() {
+    for_each_backend(|b| async move {
+        let mut options = ServerOptions::new(b);
+        options.extra_args = vec!["--fetch-allow".into(), "127.0.0.1".into()];
+        let s = options.spawn().await;
+        let url = "http://127.0.0.1:1/never.mp4";
+        let registered = s.ok("RegisterMediaInfo", &[("InputURL", url)]).await;
+        let media_id = registered["MediaId"].as_str().unwrap();
+        let timeline = format!(
+            r#"{{"VideoTracks":[{{"VideoTrackClips":[{{"MediaId":"{media_id}","In":0,"Out":2}}]}}]}}"#
+        );
+        let created = s
+            .ok(
+                "CreateEditingProject",
+                &[("Title", "websdk"), ("Timeline", &timeline)],
+            )
+            .await;
+        let id = project_id(&created);
+        let web = [("ProjectId", id.as_str()), ("RequestSource", "WebSDK")];
+        for _ in 0..2 {
+            let p = s.ok("GetEditingProject", &web).await;
+            assert_eq!(p["Project"]["TimelineConvertStatus"], "Converted", "{p}");
+        }
+
+        // Break the table the association writes to.
+        let sql = "ALTER TABLE project_materials RENAME TO project_materials_gone";
+        match &s.database_url {
+            Some(url) => {
+                use sqlx::{Connection, Executor};
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                conn.execute(sql).await.unwrap();
+            }
+            None => {
+                use sqlx::{Connection, Executor};
+                let path = s.data_dir().join("openice.db");
+                let mut conn =
+                    sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                        .await
+                        .unwrap();
+                conn.execute(sql).await.unwrap();
+            }
+        }
+        let r = s.call("GetEditingProject", &web, &s.key()).await;
+        r.err(500, "InternalError");
+    })
+    .await;
+}

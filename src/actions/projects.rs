@@ -290,7 +290,7 @@ pub async fn get(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ProjectB
             project: ProjectView::of(project, View::Full),
         });
     }
-    let converted = web_sdk_timeline(ctx, caller, &project).await;
+    let converted = web_sdk_timeline(ctx, caller, &project).await?;
     let mut view = ProjectView::of(project, View::Full);
     match converted {
         Ok(timeline) => {
@@ -307,18 +307,21 @@ pub async fn get(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ProjectB
 
 /// `RequestSource=WebSDK`: the timeline in the front-end form (docs/decisions.md), with the
 /// caller's media it references attached to the project so the editor can preview them.
+/// The inner error is a timeline that cannot be converted (`ConvertFailed`); the outer one
+/// a store failure (5xx). Attaching is idempotent (existing links are kept).
 async fn web_sdk_timeline(
     ctx: &Ctx,
     caller: &Caller,
     project: &EditingProject,
-) -> Result<Option<String>, String> {
+) -> Result<Result<Option<String>, String>, ApiError> {
     let Some(raw) = project.timeline.as_deref() else {
-        return Ok(None);
+        return Ok(Ok(None));
     };
-    let timeline = Timeline::parse(raw).map_err(|e| e.reason)?;
-    let media = timeline_media(ctx, &caller.account_id, &timeline)
-        .await
-        .map_err(|e| e.message)?;
+    let timeline = match Timeline::parse(raw) {
+        Ok(t) => t,
+        Err(e) => return Ok(Err(e.reason)),
+    };
+    let media = timeline_media(ctx, &caller.account_id, &timeline).await?;
     let durations: HashMap<ClipSource, f64> = media
         .iter()
         .filter_map(|(s, m)| Some((s.clone(), m.duration?)))
@@ -332,13 +335,12 @@ async fn web_sdk_timeline(
         .collect();
     ctx.store
         .add_materials(&caller.account_id, &project.project_id, &materials)
-        .await
-        .map_err(|e| ApiError::from(e).message)?;
-    Ok(Some(
+        .await?;
+    Ok(Ok(Some(
         timeline
             .to_frontend(|s| durations.get(s).copied())
             .to_string(),
-    ))
+    )))
 }
 
 pub async fn update(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty, ApiError> {
