@@ -319,3 +319,41 @@ async fn a_store_error_while_attaching_web_sdk_media_is_a_5xx() {
     })
     .await;
 }
+
+/// A timeline naming tens of thousands of distinct MediaIds (and many MediaURLs) is stored
+/// and read back: the store's IN lists are chunked, and MediaURLs are looked up in batches.
+#[tokio::test]
+async fn timelines_with_tens_of_thousands_of_media_ids_work() {
+    for_each_backend(|b| async move {
+        let s = spawn_server(b).await;
+        let clips: Vec<String> = (0..40_000)
+            .map(|i| format!(r#"{{"MediaId":"{i:032x}","Out":1}}"#))
+            .chain((0..2_000).map(|i| {
+                format!(
+                    r#"{{"MediaURL":"oss://bucket-{}/clip-{i}.mp4","Out":1}}"#,
+                    i % 7
+                )
+            }))
+            .collect();
+        let timeline = format!(
+            r#"{{"VideoTracks":[{{"VideoTrackClips":[{}]}}]}}"#,
+            clips.join(",")
+        );
+        let created = s
+            .ok(
+                "CreateEditingProject",
+                &[("Title", "huge"), ("Timeline", &timeline)],
+            )
+            .await;
+        let id = project_id(&created);
+        let web = s
+            .ok(
+                "GetEditingProject",
+                &[("ProjectId", &id), ("RequestSource", "WebSDK")],
+            )
+            .await;
+        assert_eq!(web["Project"]["TimelineConvertStatus"], "Converted");
+        assert_eq!(web["Project"]["Duration"], 42_000.0);
+    })
+    .await;
+}

@@ -17,7 +17,7 @@ use crate::domain::timeline::{ClipSource, Timeline};
 use crate::domain::{format_time, new_id, now_micros, parse_time};
 use crate::protocol::error::{ApiError, ErrorCode};
 use crate::protocol::params::Params;
-use crate::store::{Guarded, MediaKey};
+use crate::store::Guarded;
 
 /// Most IDs one DeleteEditingProjects call may name.
 const MAX_DELETE_IDS: usize = 1000;
@@ -154,15 +154,22 @@ pub(super) async fn timeline_media(
         .into_iter()
         .map(|m| (ClipSource::MediaId(m.media_id.clone()), m))
         .collect();
-    for s in sources {
+    // MediaURLs into local storage, looked up together by their canonical location.
+    let mut by_location: HashMap<String, Vec<ClipSource>> = HashMap::new();
+    for s in sources.iter() {
         if let ClipSource::MediaUrl(url) = s
             && let Ok(location) = InputLocation::parse(url, "Timeline")
-            && let Some(m) = ctx
-                .store
-                .media_by(account_id, MediaKey::Location(&location.canonical()))
-                .await?
         {
-            out.push((s.clone(), m));
+            by_location
+                .entry(location.canonical())
+                .or_default()
+                .push(ClipSource::clone(s));
+        }
+    }
+    let locations: Vec<String> = by_location.keys().cloned().collect();
+    for m in ctx.store.media_at_locations(account_id, &locations).await? {
+        for source in by_location.get(&m.location).into_iter().flatten() {
+            out.push((source.clone(), m.clone()));
         }
     }
     Ok(out)

@@ -133,11 +133,17 @@ pub trait Store: Send + Sync + 'static {
     async fn media(&self, account_id: &str, media_id: &str) -> StoreResult<Option<MediaInfo>>;
     async fn media_by(&self, account_id: &str, key: MediaKey<'_>)
     -> StoreResult<Option<MediaInfo>>;
-    /// The caller's media among `media_ids`, in no particular order.
+    /// The caller's media among `media_ids`, in no particular order (any number of IDs).
     async fn media_many(
         &self,
         account_id: &str,
         media_ids: &[String],
+    ) -> StoreResult<Vec<MediaInfo>>;
+    /// The caller's media at any of these canonical locations, in no particular order.
+    async fn media_at_locations(
+        &self,
+        account_id: &str,
+        locations: &[String],
     ) -> StoreResult<Vec<MediaInfo>>;
     /// Stores UpdateMediaInfo's fields (not the probe's); false when the media no longer
     /// exists. A taken ReferenceId is a `Conflict`.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use super::sql::{ROWS_PER_INSERT, conflict, fetch_paged, impl_store, placeholders};
+use super::sql::{IN_LIST_CHUNK, ROWS_PER_INSERT, conflict, fetch_paged, impl_store, placeholders};
 use super::*;
 
 /// A project count from the delta rows its migrations' triggers append (see `search_sql`);

@@ -11,6 +11,9 @@
 /// Rows per multi-row INSERT: well under both backends' limits on bound values.
 pub(super) const ROWS_PER_INSERT: usize = 400;
 
+/// Values per `IN (…)` list: well under SQLite's 32,766 and PostgreSQL's 65,535 bound values.
+pub(super) const IN_LIST_CHUNK: usize = 1000;
+
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         async fn insert_key<'e, E: sqlx::Executor<'e, Database = $db>>(
@@ -84,6 +87,32 @@ macro_rules! impl_store {
                 query.execute(&mut **tx).await?;
             }
             Ok(())
+        }
+
+        /// The account's media whose `column` is among `values`, one query per chunk of
+        /// values (an IN list as long as a timeline's media would pass the backends' limits).
+        async fn media_where_in(
+            pool: &sqlx::Pool<$db>,
+            account_id: &str,
+            column: &'static str,
+            values: &[String],
+        ) -> StoreResult<Vec<MediaInfo>> {
+            let mut out = Vec::new();
+            for chunk in values.chunks(IN_LIST_CHUNK) {
+                let sql = format!(
+                    "SELECT {MEDIA_COLUMNS} FROM media WHERE account_id = $1 AND {column} IN ({})",
+                    placeholders(2, chunk.len())
+                );
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account_id);
+                for value in chunk {
+                    query = query.bind(value);
+                }
+                let rows: Vec<MediaRow> = query.fetch_all(pool).await?;
+                for row in rows {
+                    out.push(MediaInfo::try_from(row)?);
+                }
+            }
+            Ok(out)
         }
 
         /// After a guarded project write matched no row: was the project deleted or changed?
@@ -482,19 +511,11 @@ macro_rules! impl_store {
             }
 
             async fn media_many(&self, account_id: &str, media_ids: &[String]) -> StoreResult<Vec<MediaInfo>> {
-                if media_ids.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let sql = format!(
-                    "SELECT {MEDIA_COLUMNS} FROM media WHERE account_id = $1 AND media_id IN ({})",
-                    placeholders(2, media_ids.len())
-                );
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account_id);
-                for id in media_ids {
-                    query = query.bind(id);
-                }
-                let rows: Vec<MediaRow> = query.fetch_all(&self.pool).await?;
-                rows.into_iter().map(MediaInfo::try_from).collect()
+                media_where_in(&self.pool, account_id, "media_id", media_ids).await
+            }
+
+            async fn media_at_locations(&self, account_id: &str, locations: &[String]) -> StoreResult<Vec<MediaInfo>> {
+                media_where_in(&self.pool, account_id, "location", locations).await
             }
 
             async fn update_media(&self, m: &MediaInfo) -> StoreResult<bool> {

@@ -9,7 +9,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::sql::{ROWS_PER_INSERT, conflict, fetch_paged, impl_store, placeholders};
+use super::sql::{IN_LIST_CHUNK, ROWS_PER_INSERT, conflict, fetch_paged, impl_store, placeholders};
 use super::*;
 
 /// A project count from the `project_counts` rows its migrations' triggers keep (see
