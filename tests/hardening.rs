@@ -357,3 +357,47 @@ async fn timelines_with_tens_of_thousands_of_media_ids_work() {
     })
     .await;
 }
+
+/// Concurrent AddCategory calls past the sibling limit (100 per level) never exceed it, at
+/// the root and under a parent; the refused ones name ParentId.
+#[tokio::test]
+async fn concurrent_category_adds_never_pass_the_sibling_limit() {
+    for_each_backend(|b| async move {
+        let s = spawn_server(b).await;
+        let parent = s.ok("AddCategory", &[("CateName", "parent")]).await;
+        let parent_id = parent["Category"]["CateId"].as_i64().unwrap().to_string();
+        for under in [None, Some(parent_id.as_str())] {
+            let adds = (0..130).map(|i| {
+                let s = &s;
+                async move {
+                    let name = format!("c{i}");
+                    let mut params = vec![("CateName", name.as_str())];
+                    if let Some(p) = under {
+                        params.push(("ParentId", p));
+                    }
+                    s.call("AddCategory", &params, &s.key()).await
+                }
+            });
+            let answers = futures_util::future::join_all(adds).await;
+            let mut added = 0;
+            for r in &answers {
+                if r.status == 200 {
+                    added += 1;
+                } else {
+                    r.err(400, "InvalidParameter");
+                    assert!(r.message().contains("ParentId"), "{}", r.message());
+                }
+            }
+            let mut params = vec![("PageSize", "10")];
+            if let Some(p) = under {
+                params.push(("CateId", p));
+            }
+            let listed = s.ok("GetCategories", &params).await;
+            let total = listed["SubTotal"].as_u64().unwrap();
+            assert_eq!(total, 100, "under {under:?}: {listed}");
+            // The root level holds the parent too.
+            assert_eq!(added, if under.is_none() { 99 } else { 100 });
+        }
+    })
+    .await;
+}

@@ -170,7 +170,14 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a probe's outcome unless the media was deleted or re-registered meanwhile.
     async fn finish_probe(&self, media: &MediaInfo) -> StoreResult<bool>;
 
-    async fn insert_category(&self, category: &Category) -> StoreResult<i64>;
+    /// Inserts a category unless its parent is gone or its level already holds
+    /// `max_siblings` categories of its type, checked in the writing transaction (with the
+    /// parent's row, or for a root the account's, locked on PostgreSQL).
+    async fn insert_category(
+        &self,
+        category: &Category,
+        max_siblings: u64,
+    ) -> StoreResult<CategoryInsert>;
     async fn category(&self, account_id: &str, cate_id: i64) -> StoreResult<Option<Category>>;
     async fn rename_category(
         &self,
@@ -222,6 +229,14 @@ pub trait Store: Send + Sync + 'static {
         account_id: &str,
         project_id: &str,
     ) -> StoreResult<Vec<(String, String)>>;
+}
+
+/// What [`Store::insert_category`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CategoryInsert {
+    Inserted(i64),
+    ParentGone,
+    LevelFull,
 }
 
 /// What a write guarded by what its caller read found.

@@ -30,6 +30,9 @@ const COMPACT_COUNTS_SQL: Option<&str> = Some(
 /// How write transactions start.
 const BEGIN_WRITE: &str = "BEGIN";
 
+/// Locks the rows a write transaction reads to decide (see `insert_category`).
+const FOR_UPDATE: &str = " FOR UPDATE";
+
 pub struct PgStore {
     pool: PgPool,
     /// The same pool: PostgreSQL handles concurrent writers itself.

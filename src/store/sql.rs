@@ -614,7 +614,40 @@ macro_rules! impl_store {
                 Ok(done.rows_affected() > 0)
             }
 
-            async fn insert_category(&self, c: &Category) -> StoreResult<i64> {
+            async fn insert_category(&self, c: &Category, max_siblings: u64) -> StoreResult<CategoryInsert> {
+                let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
+                // The row that every insert on this level locks first (PostgreSQL; SQLite's
+                // writer is alone anyway), so the count below cannot go stale before the insert.
+                let holder: Option<(String,)> = if c.parent_id == crate::domain::category::ROOT_PARENT {
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT account_id FROM accounts WHERE account_id = $1{FOR_UPDATE}"
+                    )))
+                    .bind(&c.account_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                } else {
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT account_id FROM categories WHERE account_id = $1 AND cate_id = $2{FOR_UPDATE}"
+                    )))
+                    .bind(&c.account_id)
+                    .bind(c.parent_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                };
+                if holder.is_none() {
+                    return Ok(CategoryInsert::ParentGone);
+                }
+                let (siblings,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM categories WHERE account_id = $1 AND parent_id = $2 AND cate_type = $3",
+                )
+                .bind(&c.account_id)
+                .bind(c.parent_id)
+                .bind(c.cate_type.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+                if siblings as u64 >= max_siblings {
+                    return Ok(CategoryInsert::LevelFull);
+                }
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO categories (account_id, cate_name, parent_id, level, cate_type, create_time) \
                      VALUES ($1, $2, $3, $4, $5, $6) RETURNING cate_id",
@@ -625,9 +658,10 @@ macro_rules! impl_store {
                 .bind(c.level)
                 .bind(c.cate_type.as_str())
                 .bind(c.create_time)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *tx)
                 .await?;
-                Ok(id)
+                tx.commit().await?;
+                Ok(CategoryInsert::Inserted(id))
             }
 
             async fn category(&self, account_id: &str, cate_id: i64) -> StoreResult<Option<Category>> {
@@ -653,15 +687,25 @@ macro_rules! impl_store {
 
             async fn delete_category(&self, account_id: &str, cate_id: i64) -> StoreResult<bool> {
                 let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
+                // Lock the category, then each level's rows as read (PostgreSQL): an insert
+                // under any of them holds its parent's lock, so it either commits before we
+                // read that parent's children or finds its parent gone.
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT cate_id FROM categories WHERE account_id = $1 AND cate_id = $2{FOR_UPDATE}"
+                )))
+                .bind(account_id)
+                .bind(cate_id)
+                .execute(&mut *tx)
+                .await?;
                 // At most three levels: the category, its children and grandchildren.
                 let mut doomed = vec![cate_id];
                 let mut frontier = vec![cate_id];
                 for _ in 0..crate::domain::category::MAX_LEVEL {
                     let mut next = Vec::new();
                     for parent in &frontier {
-                        let kids: Vec<(i64,)> = sqlx::query_as(
-                            "SELECT cate_id FROM categories WHERE account_id = $1 AND parent_id = $2",
-                        )
+                        let kids: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                            "SELECT cate_id FROM categories WHERE account_id = $1 AND parent_id = $2{FOR_UPDATE}"
+                        )))
                         .bind(account_id)
                         .bind(parent)
                         .fetch_all(&mut *tx)

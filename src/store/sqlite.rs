@@ -22,6 +22,9 @@ const COMPACT_COUNTS_SQL: Option<&str> = None;
 /// How write transactions start.
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
+/// Row locks: none needed, the one writer connection serializes write transactions.
+const FOR_UPDATE: &str = "";
+
 pub struct SqliteStore {
     /// Readers (WAL: they never wait for the writer).
     pool: SqlitePool,
