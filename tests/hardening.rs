@@ -401,3 +401,95 @@ async fn concurrent_category_adds_never_pass_the_sibling_limit() {
     })
     .await;
 }
+
+/// Probe claims are leases: after a server dies mid-probe, its restart (or any server on the
+/// store) leaves the media alone while the dead owner's lease runs, then takes it over and
+/// probes it. A start no longer re-queues every `Preparing` media.
+#[tokio::test]
+async fn a_dead_servers_probe_is_taken_over_after_its_lease() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    for_each_backend(|b| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let clip = dir.path().join("a.mp4");
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=d=1:s=64x64"])
+            .args(["-c:v", "mpeg4", "-f", "mp4"])
+            .arg(&clip)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let clip = Arc::new(std::fs::read(&clip).unwrap());
+        // Holds every request until released, then serves the clip.
+        let released = Arc::new(AtomicBool::new(false));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        {
+            let (released, requests) = (released.clone(), requests.clone());
+            std::thread::spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    let (released, requests, clip) =
+                        (released.clone(), requests.clone(), clip.clone());
+                    std::thread::spawn(move || {
+                        let mut reader = BufReader::new(stream.try_clone().unwrap());
+                        let mut line = String::new();
+                        while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                            line.clear();
+                        }
+                        requests.fetch_add(1, Ordering::SeqCst);
+                        while !released.load(Ordering::SeqCst) {
+                            std::thread::sleep(std::time::Duration::from_millis(20));
+                        }
+                        let mut stream = stream;
+                        let _ = write!(
+                            stream,
+                            "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            clip.len()
+                        );
+                        let _ = stream.write_all(&clip);
+                    });
+                }
+            });
+        }
+        let mut options = ServerOptions::new(b);
+        options.extra_args = vec![
+            "--fetch-allow".into(),
+            "127.0.0.1".into(),
+            "--probe-workers".into(),
+            "1".into(),
+        ];
+        let s = options.spawn().await;
+        let url = format!("http://127.0.0.1:{port}/stall.mp4");
+        let registered = s.ok("RegisterMediaInfo", &[("InputURL", &url)]).await;
+        let media_id = registered["MediaId"].as_str().unwrap().to_string();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while requests.load(Ordering::SeqCst) == 0 {
+            assert!(std::time::Instant::now() < deadline, "never probed");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        s.kill9();
+        let killed = std::time::Instant::now();
+        s.restart().await;
+        // The dead server's lease (10 s) still runs: nobody probes the media again yet.
+        while killed.elapsed() < std::time::Duration::from_secs(5) {
+            assert_eq!(requests.load(Ordering::SeqCst), 1, "probed again under a live lease");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        released.store(true, Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let info = s.ok("GetMediaInfo", &[("MediaId", &media_id)]).await;
+            let status = info["MediaInfo"]["MediaBasicInfo"]["Status"].as_str().unwrap().to_string();
+            if status == "Normal" {
+                break;
+            }
+            assert_eq!(status, "Preparing", "{info}");
+            assert!(std::time::Instant::now() < deadline, "never taken over");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert!(killed.elapsed() >= std::time::Duration::from_secs(9), "taken over before the lease ran out");
+    })
+    .await;
+}

@@ -771,16 +771,53 @@ pub async fn search(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Searc
 
 /// Starts `workers` background probe loops. The queue lives in the store (media in
 /// `Init`), so registrations not yet probed when a server stops are probed after restart.
+/// How long a probe claim lasts unless renewed; a server that dies mid-probe leaves the
+/// media to another (or its restarted self) this long after its last renewal.
+const PROBE_LEASE: Duration = Duration::from_secs(10);
+/// How often a working probe renews its lease.
+const PROBE_RENEW_EVERY: Duration = Duration::from_secs(3);
+
 pub fn run_probe_workers(ctx: Arc<Ctx>, workers: usize) {
+    // Each server's probe leases carry its own random owner name.
+    let owner: Arc<str> = hex::encode(rand::random::<[u8; 8]>()).into();
     for _ in 0..workers {
-        tokio::spawn(probe_loop(ctx.clone()));
+        tokio::spawn(probe_loop(ctx.clone(), owner.clone()));
     }
 }
 
-async fn probe_loop(ctx: Arc<Ctx>) {
+fn lease_end(from: crate::domain::Micros) -> crate::domain::Micros {
+    from + PROBE_LEASE.as_micros() as i64
+}
+
+async fn probe_loop(ctx: Arc<Ctx>, owner: Arc<str>) {
     loop {
-        match ctx.store.claim_probe().await {
-            Ok(Some(media)) => probe_one(&ctx, media).await,
+        let now = now_micros();
+        match ctx.store.claim_probe(&owner, now, lease_end(now)).await {
+            Ok(Some(media)) => {
+                // Renew the lease while probing; the probe ends whether or not renewals work
+                // (a lost lease only means the result is not stored).
+                let renew = async {
+                    loop {
+                        tokio::time::sleep(PROBE_RENEW_EVERY).await;
+                        let renewed = ctx
+                            .store
+                            .renew_probe(
+                                &media.account_id,
+                                &media.media_id,
+                                &owner,
+                                lease_end(now_micros()),
+                            )
+                            .await;
+                        if !matches!(renewed, Ok(true)) {
+                            tracing::warn!(media_id = %media.media_id, "probe lease not renewed");
+                        }
+                    }
+                };
+                tokio::select! {
+                    _ = probe_one(&ctx, media.clone(), &owner) => {}
+                    _ = renew => {}
+                }
+            }
             Ok(None) => {
                 tokio::select! {
                     _ = ctx.probe_wakeup.notified() => {}
@@ -808,7 +845,7 @@ fn probe_input(ctx: &Ctx, media: &MediaInfo) -> Result<String, String> {
     }
 }
 
-async fn probe_one(ctx: &Ctx, mut media: MediaInfo) {
+async fn probe_one(ctx: &Ctx, mut media: MediaInfo, owner: &str) {
     let started = std::time::Instant::now();
     let outcome = match probe_input(ctx, &media) {
         Ok(input) => probe::probe(&input, &ctx.probe_limits)
@@ -844,7 +881,7 @@ async fn probe_one(ctx: &Ctx, mut media: MediaInfo) {
             media.status = MediaStatus::PrepareFail;
         }
     }
-    match ctx.store.finish_probe(&media).await {
+    match ctx.store.finish_probe(&media, owner).await {
         Ok(true) => {
             tracing::info!(
                 media_id = %media.media_id,

@@ -128,13 +128,6 @@ pub async fn serve(
         restarted,
     )
     .await?;
-    let requeued = store.requeue_probes().await?;
-    if requeued > 0 {
-        tracing::info!(
-            requeued,
-            "media left mid-probe by the last run are queued again"
-        );
-    }
     tokio::spawn(compact_counts(store.clone()));
     let ctx = context(store, &config).await?;
     actions::run_probe_workers(ctx.clone(), config.probe_workers);

@@ -159,16 +159,31 @@ pub trait Store: Send + Sync + 'static {
         account_id: &str,
         query: &MediaQuery,
     ) -> StoreResult<Paged<MediaInfo>>;
-    /// Moves the oldest `Init` media to `Preparing` and returns it (any account).
-    async fn claim_probe(&self) -> StoreResult<Option<MediaInfo>>;
+    /// Leases the oldest media waiting for a probe to `owner` until `lease_until` (Unix
+    /// microseconds) and returns it (any account): an `Init` media, which becomes
+    /// `Preparing`, or a `Preparing` one whose lease ran out before `now` (its owner died).
+    async fn claim_probe(
+        &self,
+        owner: &str,
+        now: crate::domain::Micros,
+        lease_until: crate::domain::Micros,
+    ) -> StoreResult<Option<MediaInfo>>;
+    /// Extends `owner`'s lease on a media; false when the lease was lost (taken over, or
+    /// the media deleted or re-registered).
+    async fn renew_probe(
+        &self,
+        account_id: &str,
+        media_id: &str,
+        owner: &str,
+        lease_until: crate::domain::Micros,
+    ) -> StoreResult<bool>;
     /// Media waiting for or under probing (all accounts).
     async fn probe_queue_depth(&self) -> StoreResult<u64>;
-    /// Puts media left `Preparing` by a stopped server back in the queue.
-    async fn requeue_probes(&self) -> StoreResult<u64>;
     /// Folds the backend's project count rows where it appends them (PostgreSQL).
     async fn compact_counts(&self) -> StoreResult<()>;
-    /// Stores a probe's outcome unless the media was deleted or re-registered meanwhile.
-    async fn finish_probe(&self, media: &MediaInfo) -> StoreResult<bool>;
+    /// Stores a probe's outcome if `owner` still holds the lease (the media was not
+    /// deleted, re-registered or taken over meanwhile), ending the lease.
+    async fn finish_probe(&self, media: &MediaInfo, owner: &str) -> StoreResult<bool>;
 
     /// Inserts a category unless its parent is gone or its level already holds
     /// `max_siblings` categories of its type, checked in the writing transaction (with the

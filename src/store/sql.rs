@@ -554,22 +554,34 @@ macro_rules! impl_store {
                 })
             }
 
-            async fn claim_probe(&self) -> StoreResult<Option<MediaInfo>> {
-                // The status re-check in UPDATE makes the claim safe with several servers.
+            async fn claim_probe(
+                &self,
+                owner: &str,
+                now: crate::domain::Micros,
+                lease_until: crate::domain::Micros,
+            ) -> StoreResult<Option<MediaInfo>> {
+                // Re-checking the claimable condition in UPDATE makes the claim safe with
+                // several servers.
+                const CLAIMABLE: &str = "(status = 'Init' OR (status = 'Preparing' \
+                    AND (probe_lease_until IS NULL OR probe_lease_until < $1)))";
                 loop {
-                    let next: Option<(String, String)> = sqlx::query_as(
-                        "SELECT account_id, media_id FROM media WHERE status = 'Init' \
-                         ORDER BY create_time LIMIT 1",
-                    )
+                    let next: Option<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT account_id, media_id FROM media WHERE {CLAIMABLE} \
+                         ORDER BY create_time LIMIT 1"
+                    )))
+                    .bind(now)
                     .fetch_optional(&self.pool)
                     .await?;
                     let Some((account_id, media_id)) = next else {
                         return Ok(None);
                     };
-                    let claimed = sqlx::query(
-                        "UPDATE media SET status = 'Preparing' \
-                         WHERE account_id = $1 AND media_id = $2 AND status = 'Init'",
-                    )
+                    let claimed = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE media SET status = 'Preparing', probe_owner = $2, probe_lease_until = $3 \
+                         WHERE account_id = $4 AND media_id = $5 AND {CLAIMABLE}"
+                    )))
+                    .bind(now)
+                    .bind(owner)
+                    .bind(lease_until)
                     .bind(&account_id)
                     .bind(&media_id)
                     .execute(&self.writer)
@@ -580,6 +592,26 @@ macro_rules! impl_store {
                 }
             }
 
+            async fn renew_probe(
+                &self,
+                account_id: &str,
+                media_id: &str,
+                owner: &str,
+                lease_until: crate::domain::Micros,
+            ) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE media SET probe_lease_until = $4 WHERE account_id = $1 AND media_id = $2 \
+                     AND status = 'Preparing' AND probe_owner = $3",
+                )
+                .bind(account_id)
+                .bind(media_id)
+                .bind(owner)
+                .bind(lease_until)
+                .execute(&self.writer)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn probe_queue_depth(&self) -> StoreResult<u64> {
                 let (n,): (i64,) =
                     sqlx::query_as("SELECT COUNT(*) FROM media WHERE status IN ('Init', 'Preparing')")
@@ -588,18 +620,12 @@ macro_rules! impl_store {
                 Ok(n as u64)
             }
 
-            async fn requeue_probes(&self) -> StoreResult<u64> {
-                let done = sqlx::query("UPDATE media SET status = 'Init' WHERE status = 'Preparing'")
-                    .execute(&self.writer)
-                    .await?;
-                Ok(done.rows_affected())
-            }
-
-            async fn finish_probe(&self, media: &MediaInfo) -> StoreResult<bool> {
+            async fn finish_probe(&self, media: &MediaInfo, owner: &str) -> StoreResult<bool> {
                 let done = sqlx::query(
                     "UPDATE media SET status = $3, probe = $4, duration = $5, file_size = $6, \
-                     media_type = COALESCE(media_type, $7), cover_url = COALESCE(cover_url, $8) \
-                     WHERE account_id = $1 AND media_id = $2 AND status = 'Preparing'",
+                     media_type = COALESCE(media_type, $7), cover_url = COALESCE(cover_url, $8), \
+                     probe_owner = NULL, probe_lease_until = NULL \
+                     WHERE account_id = $1 AND media_id = $2 AND status = 'Preparing' AND probe_owner = $9",
                 )
                 .bind(&media.account_id)
                 .bind(&media.media_id)
@@ -609,6 +635,7 @@ macro_rules! impl_store {
                 .bind(media.file_size)
                 .bind(media.media_type.map(|t| t.as_str()))
                 .bind(&media.cover_url)
+                .bind(owner)
                 .execute(&self.writer)
                 .await?;
                 Ok(done.rows_affected() > 0)
