@@ -324,7 +324,7 @@ async fn ensure_default_account(store: &dyn Store, data_dir: &Path) -> CliResult
         (Some(id), Some(secret)) => {
             account::check_key_part("AccessKeyId", &id)?;
             account::check_key_part("AccessKeySecret", &secret)?;
-            Some((id, secret))
+            Some((id, account::Secret::new(secret)))
         }
         (None, None) => None,
         _ => {
@@ -406,7 +406,7 @@ async fn create_account(
     store: &dyn Store,
     name: &str,
     key_id: String,
-    secret: String,
+    secret: account::Secret,
 ) -> Result<Credentials, StoreError> {
     let account = Account {
         account_id: account::new_account_id(),

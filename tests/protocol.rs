@@ -765,3 +765,42 @@ fn send_raw_with_timeout(port: u16, bytes: &[u8]) -> Option<RawResponse> {
     let _ = stream.read_to_end(&mut buf);
     parse_raw_response(&buf)
 }
+
+/// V2 signs only the parameters: an unsigned `x-acs-action`/`x-acs-version` header that
+/// disagrees with the signed `Action`/`Version` is refused, never obeyed.
+#[tokio::test]
+async fn unsigned_v2_headers_cannot_change_the_signed_action() {
+    for_each_backend(|b| async move {
+        let s = spawn_server(b).await;
+        let key = s.key();
+        let host = s.host();
+        let added = s.ok("AddCategory", &[("CateName", "keep me")]).await;
+        let cate_id = added["Category"]["CateId"].as_i64().unwrap().to_string();
+
+        let params: &[(&str, &str)] = &[("CateId", &cate_id)];
+        let mut signed = Call::new("GetCategories", params, &key).sign_v2(&host);
+        signed.set_header("x-acs-action", "DeleteCategory");
+        s.send(&signed).await.err(400, "IncompleteSignature");
+        let mut signed = Call::new("GetCategories", params, &key).sign_v2(&host);
+        signed.set_header("x-acs-version", "2017-03-21");
+        s.send(&signed).await.err(400, "IncompleteSignature");
+
+        let r = s.call_v2("GetCategories", params, &key).await;
+        assert_eq!(
+            r.ok()["Category"]["CateId"].as_i64().unwrap().to_string(),
+            cate_id
+        );
+        // Without the headers (other SDKs do not send them) the signed parameters decide.
+        let mut signed = Call::new("GetCategories", params, &key).sign_v2(&host);
+        signed.remove_header("x-acs-action");
+        signed.remove_header("x-acs-version");
+        assert_eq!(
+            s.send(&signed).await.ok()["Category"]["CateId"]
+                .as_i64()
+                .unwrap()
+                .to_string(),
+            cate_id
+        );
+    })
+    .await;
+}

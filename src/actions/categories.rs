@@ -7,6 +7,7 @@ use crate::domain::category::{self, Category, CategoryType, ROOT_PARENT};
 use crate::domain::{Page, now_micros};
 use crate::protocol::error::ApiError;
 use crate::protocol::params::Params;
+use crate::store::CategoryInsert;
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -80,29 +81,7 @@ pub async fn add(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<AddBody,
     };
     let level = category::child_level(parent.as_ref())?;
     let parent_id = parent.as_ref().map_or(ROOT_PARENT, |p| p.cate_id);
-    let siblings = ctx
-        .store
-        .child_categories(
-            &caller.account_id,
-            parent_id,
-            cate_type,
-            true,
-            &Page::Number {
-                page_no: 1,
-                page_size: 1,
-            },
-        )
-        .await?;
-    if siblings.total >= category::MAX_SIBLINGS {
-        return Err(ApiError::invalid(
-            "ParentId",
-            format!(
-                "A level holds at most {} categories.",
-                category::MAX_SIBLINGS
-            ),
-        ));
-    }
-    let mut c = Category {
+    let c = Category {
         account_id: caller.account_id.clone(),
         cate_id: 0,
         cate_name: name.to_string(),
@@ -111,7 +90,30 @@ pub async fn add(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<AddBody,
         cate_type,
         create_time: now_micros(),
     };
-    c.cate_id = ctx.store.insert_category(&c).await?;
+    // The parent and the sibling limit are checked again where the row is written.
+    let cate_id = match ctx
+        .store
+        .insert_category(&c, category::MAX_SIBLINGS)
+        .await?
+    {
+        CategoryInsert::Inserted(id) => id,
+        CategoryInsert::ParentGone => {
+            return Err(ApiError::invalid(
+                "ParentId",
+                format!("The category {parent_id} does not exist."),
+            ));
+        }
+        CategoryInsert::LevelFull => {
+            return Err(ApiError::invalid(
+                "ParentId",
+                format!(
+                    "A level holds at most {} categories.",
+                    category::MAX_SIBLINGS
+                ),
+            ));
+        }
+    };
+    let c = Category { cate_id, ..c };
     Ok(AddBody {
         category: CategoryView::of(c, None),
     })

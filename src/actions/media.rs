@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::projects::source_durations;
+use super::projects::{MAX_WRITE_ATTEMPTS, source_durations};
 use super::{Caller, Ctx, NextToken};
 use crate::domain::media::{
     self, InputLocation, MediaCond, MediaInfo, MediaQuery, MediaSource, MediaStatus, MediaType,
@@ -19,7 +19,7 @@ use crate::media::probe::{
 };
 use crate::protocol::error::{ApiError, ErrorCode};
 use crate::protocol::params::Params;
-use crate::store::{MediaKey, StoreError};
+use crate::store::{Guarded, MediaKey, StoreError};
 
 /// Most IDs or URLs one DeleteMediaInfos call may name (vendor limit).
 const MAX_DELETE: usize = 20;
@@ -771,16 +771,53 @@ pub async fn search(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Searc
 
 /// Starts `workers` background probe loops. The queue lives in the store (media in
 /// `Init`), so registrations not yet probed when a server stops are probed after restart.
+/// How long a probe claim lasts unless renewed; a server that dies mid-probe leaves the
+/// media to another (or its restarted self) this long after its last renewal.
+const PROBE_LEASE: Duration = Duration::from_secs(10);
+/// How often a working probe renews its lease.
+const PROBE_RENEW_EVERY: Duration = Duration::from_secs(3);
+
 pub fn run_probe_workers(ctx: Arc<Ctx>, workers: usize) {
+    // Each server's probe leases carry its own random owner name.
+    let owner: Arc<str> = hex::encode(rand::random::<[u8; 8]>()).into();
     for _ in 0..workers {
-        tokio::spawn(probe_loop(ctx.clone()));
+        tokio::spawn(probe_loop(ctx.clone(), owner.clone()));
     }
 }
 
-async fn probe_loop(ctx: Arc<Ctx>) {
+fn lease_end(from: crate::domain::Micros) -> crate::domain::Micros {
+    from + PROBE_LEASE.as_micros() as i64
+}
+
+async fn probe_loop(ctx: Arc<Ctx>, owner: Arc<str>) {
     loop {
-        match ctx.store.claim_probe().await {
-            Ok(Some(media)) => probe_one(&ctx, media).await,
+        let now = now_micros();
+        match ctx.store.claim_probe(&owner, now, lease_end(now)).await {
+            Ok(Some(media)) => {
+                // Renew the lease while probing; the probe ends whether or not renewals work
+                // (a lost lease only means the result is not stored).
+                let renew = async {
+                    loop {
+                        tokio::time::sleep(PROBE_RENEW_EVERY).await;
+                        let renewed = ctx
+                            .store
+                            .renew_probe(
+                                &media.account_id,
+                                &media.media_id,
+                                &owner,
+                                lease_end(now_micros()),
+                            )
+                            .await;
+                        if !matches!(renewed, Ok(true)) {
+                            tracing::warn!(media_id = %media.media_id, "probe lease not renewed");
+                        }
+                    }
+                };
+                tokio::select! {
+                    _ = probe_one(&ctx, media.clone(), &owner) => {}
+                    _ = renew => {}
+                }
+            }
             Ok(None) => {
                 tokio::select! {
                     _ = ctx.probe_wakeup.notified() => {}
@@ -808,7 +845,7 @@ fn probe_input(ctx: &Ctx, media: &MediaInfo) -> Result<String, String> {
     }
 }
 
-async fn probe_one(ctx: &Ctx, mut media: MediaInfo) {
+async fn probe_one(ctx: &Ctx, mut media: MediaInfo, owner: &str) {
     let started = std::time::Instant::now();
     let outcome = match probe_input(ctx, &media) {
         Ok(input) => probe::probe(&input, &ctx.probe_limits)
@@ -844,7 +881,7 @@ async fn probe_one(ctx: &Ctx, mut media: MediaInfo) {
             media.status = MediaStatus::PrepareFail;
         }
     }
-    match ctx.store.finish_probe(&media).await {
+    match ctx.store.finish_probe(&media, owner).await {
         Ok(true) => {
             tracing::info!(
                 media_id = %media.media_id,
@@ -883,30 +920,36 @@ async fn make_cover(ctx: &Ctx, media: &MediaInfo, input: &str) -> Option<String>
 }
 
 /// Projects whose timeline uses `media` get their Duration recomputed now that its
-/// length is known.
+/// length is known. Only the Duration is written, and only if the project did not change
+/// since it was read (else it is read again).
 async fn refresh_project_durations(ctx: &Ctx, media: &MediaInfo) -> Result<(), ApiError> {
     for project_id in ctx
         .store
         .projects_using_media(&media.account_id, &media.media_id)
         .await?
     {
-        let Some(mut project) = ctx.store.project(&media.account_id, &project_id).await? else {
-            continue;
-        };
-        let Some(timeline) = project
-            .timeline
-            .as_deref()
-            .and_then(|t| Timeline::parse(t).ok())
-        else {
-            continue;
-        };
-        let durations = source_durations(ctx, &media.account_id, &timeline).await?;
-        let duration = timeline.duration(|s| durations.get(s).copied());
-        if duration != project.duration {
-            project.duration = duration;
-            ctx.store
-                .update_project(&project, &timeline.media_ids())
-                .await?;
+        let mut attempts = 0;
+        loop {
+            let Some(project) = ctx.store.project(&media.account_id, &project_id).await? else {
+                break;
+            };
+            let Some(timeline) = project
+                .timeline
+                .as_deref()
+                .and_then(|t| Timeline::parse(t).ok())
+            else {
+                break;
+            };
+            let durations = source_durations(ctx, &media.account_id, &timeline).await?;
+            let duration = timeline.duration(|s| durations.get(s).copied());
+            if duration == project.duration {
+                break;
+            }
+            let written = ctx.store.set_project_duration(&project, duration).await?;
+            attempts += 1;
+            if written != Guarded::Changed || attempts == MAX_WRITE_ATTEMPTS {
+                break;
+            }
         }
     }
     Ok(())

@@ -15,9 +15,9 @@ use crate::domain::project::{
 };
 use crate::domain::timeline::{ClipSource, Timeline};
 use crate::domain::{format_time, new_id, now_micros, parse_time};
-use crate::protocol::error::ApiError;
+use crate::protocol::error::{ApiError, ErrorCode};
 use crate::protocol::params::Params;
-use crate::store::MediaKey;
+use crate::store::Guarded;
 
 /// Most IDs one DeleteEditingProjects call may name.
 const MAX_DELETE_IDS: usize = 1000;
@@ -154,15 +154,22 @@ pub(super) async fn timeline_media(
         .into_iter()
         .map(|m| (ClipSource::MediaId(m.media_id.clone()), m))
         .collect();
-    for s in sources {
+    // MediaURLs into local storage, looked up together by their canonical location.
+    let mut by_location: HashMap<String, Vec<ClipSource>> = HashMap::new();
+    for s in sources.iter() {
         if let ClipSource::MediaUrl(url) = s
             && let Ok(location) = InputLocation::parse(url, "Timeline")
-            && let Some(m) = ctx
-                .store
-                .media_by(account_id, MediaKey::Location(&location.canonical()))
-                .await?
         {
-            out.push((s.clone(), m));
+            by_location
+                .entry(location.canonical())
+                .or_default()
+                .push(ClipSource::clone(s));
+        }
+    }
+    let locations: Vec<String> = by_location.keys().cloned().collect();
+    for m in ctx.store.media_at_locations(account_id, &locations).await? {
+        for source in by_location.get(&m.location).into_iter().flatten() {
+            out.push((source.clone(), m.clone()));
         }
     }
     Ok(out)
@@ -290,7 +297,7 @@ pub async fn get(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ProjectB
             project: ProjectView::of(project, View::Full),
         });
     }
-    let converted = web_sdk_timeline(ctx, caller, &project).await;
+    let converted = web_sdk_timeline(ctx, caller, &project).await?;
     let mut view = ProjectView::of(project, View::Full);
     match converted {
         Ok(timeline) => {
@@ -307,18 +314,21 @@ pub async fn get(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ProjectB
 
 /// `RequestSource=WebSDK`: the timeline in the front-end form (docs/decisions.md), with the
 /// caller's media it references attached to the project so the editor can preview them.
+/// The inner error is a timeline that cannot be converted (`ConvertFailed`); the outer one
+/// a store failure (5xx). Attaching is idempotent (existing links are kept).
 async fn web_sdk_timeline(
     ctx: &Ctx,
     caller: &Caller,
     project: &EditingProject,
-) -> Result<Option<String>, String> {
+) -> Result<Result<Option<String>, String>, ApiError> {
     let Some(raw) = project.timeline.as_deref() else {
-        return Ok(None);
+        return Ok(Ok(None));
     };
-    let timeline = Timeline::parse(raw).map_err(|e| e.reason)?;
-    let media = timeline_media(ctx, &caller.account_id, &timeline)
-        .await
-        .map_err(|e| e.message)?;
+    let timeline = match Timeline::parse(raw) {
+        Ok(t) => t,
+        Err(e) => return Ok(Err(e.reason)),
+    };
+    let media = timeline_media(ctx, &caller.account_id, &timeline).await?;
     let durations: HashMap<ClipSource, f64> = media
         .iter()
         .filter_map(|(s, m)| Some((s.clone(), m.duration?)))
@@ -332,46 +342,65 @@ async fn web_sdk_timeline(
         .collect();
     ctx.store
         .add_materials(&caller.account_id, &project.project_id, &materials)
-        .await
-        .map_err(|e| ApiError::from(e).message)?;
-    Ok(Some(
+        .await?;
+    Ok(Ok(Some(
         timeline
             .to_frontend(|s| durations.get(s).copied())
             .to_string(),
-    ))
+    )))
 }
 
 pub async fn update(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty, ApiError> {
     let project_id = params.required("ProjectId")?;
     let title = params.non_empty("Title")?.map(str::to_string);
     let business_status = params.parse("BusinessStatus")?;
-    let mut project = ctx
-        .store
-        .project(&caller.account_id, project_id)
-        .await?
-        .ok_or_else(ApiError::project_not_found)?;
-    let (input, template) = timeline_input(ctx, caller, params).await?;
-    let new_timeline = input.is_some();
-    let mut media_ids = TimelineInput::media_ids(&input);
-    let (timeline, durations) = TimelineInput::split(input);
-    let update = EditingProjectUpdate {
-        title,
-        description: params.raw("Description").map(str::to_string),
-        timeline,
-        template,
-        cover_url: params.raw("CoverURL").map(str::to_string),
-        business_status,
-    };
-    project.apply(update, now_micros(), |t| {
-        t.duration(|s| durations.get(s).copied())
-    })?;
-    if !new_timeline {
-        media_ids = stored_timeline_media(&project);
+    // Read, apply, and write only what changed; a replaced timeline is written only if the
+    // status and Duration it derives from are unchanged (a probe may have refreshed the
+    // Duration meanwhile), else we read again. No acknowledged change is lost.
+    for _ in 0..MAX_WRITE_ATTEMPTS {
+        let seen = ctx
+            .store
+            .project(&caller.account_id, project_id)
+            .await?
+            .ok_or_else(ApiError::project_not_found)?;
+        let (input, template) = timeline_input(ctx, caller, params).await?;
+        let new_timeline = input.is_some();
+        let media_ids = TimelineInput::media_ids(&input);
+        let (timeline, durations) = TimelineInput::split(input);
+        let update = EditingProjectUpdate {
+            title: title.clone(),
+            description: params.raw("Description").map(str::to_string),
+            timeline,
+            template,
+            cover_url: params.raw("CoverURL").map(str::to_string),
+            business_status,
+        };
+        let mut project = seen.clone();
+        project.apply(update, now_micros(), |t| {
+            t.duration(|s| durations.get(s).copied())
+        })?;
+        let timeline_media = new_timeline.then_some(media_ids.as_slice());
+        match ctx
+            .store
+            .update_project(&project, timeline_media, &seen)
+            .await?
+        {
+            Guarded::Done => return Ok(Empty {}),
+            Guarded::Gone => return Err(ApiError::project_not_found()),
+            Guarded::Changed => continue,
+        }
     }
-    if !ctx.store.update_project(&project, &media_ids).await? {
-        return Err(ApiError::project_not_found());
-    }
-    Ok(Empty {})
+    Err(busy())
+}
+
+/// Guarded writes retried this often before the caller is asked to retry.
+pub(super) const MAX_WRITE_ATTEMPTS: usize = 8;
+
+fn busy() -> ApiError {
+    ApiError::new(
+        ErrorCode::ServiceUnavailable,
+        "The project is being changed by other requests; retry.",
+    )
 }
 
 /// The media IDs of the timeline already stored with a project (it was valid when stored).

@@ -1,6 +1,7 @@
 //! Accounts (tenants) and their access keys.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -17,11 +18,40 @@ pub fn new_account_id() -> String {
 }
 
 /// A key pair shaped like the vendor's (`LTAI…` ID, 30-character secret).
-pub fn new_access_key() -> (String, String) {
+pub fn new_access_key() -> (String, Secret) {
     (
         format!("LTAI{}", random_from(ALNUM, 20)),
-        random_from(ALNUM, 30),
+        Secret::new(random_from(ALNUM, 30)),
     )
+}
+
+/// An access key secret: redacted in `Debug` (so in logs and error chains), compared in
+/// constant time. Only [`Secret::expose`] and serialization (credential files the operator
+/// asked for) give the text out.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
 }
 
 /// Key IDs and secrets chosen by an operator must be printable and free of the characters
@@ -50,17 +80,17 @@ pub struct Account {
 pub struct AccessKey {
     pub access_key_id: String,
     pub account_id: String,
-    pub secret: String,
+    pub secret: Secret,
     pub enabled: bool,
 }
 
 /// What `account create` prints and `default-credentials.json` holds.
-#[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]
 pub struct Credentials {
     pub account_id: String,
     pub access_key_id: String,
-    pub access_key_secret: String,
+    pub access_key_secret: Secret,
 }
 
 #[cfg(test)]
@@ -74,9 +104,43 @@ mod tests {
         assert!(id.bytes().all(|b| b.is_ascii_digit()) && !id.starts_with('0'));
         let (key, secret) = new_access_key();
         assert!(key.starts_with("LTAI") && key.len() == 24);
-        assert_eq!(secret.len(), 30);
+        assert_eq!(secret.expose().len(), 30);
         assert!(check_key_part("AccessKeyId", &key).is_ok());
         assert!(check_key_part("AccessKeyId", "a,b").is_err());
         assert!(check_key_part("AccessKeySecret", "a b").is_err());
+    }
+
+    #[test]
+    fn secrets_are_redacted_wherever_they_are_formatted() {
+        let secret = Secret::new("s3cr3t-value");
+        let key = AccessKey {
+            access_key_id: "LTAIid".into(),
+            account_id: "1".into(),
+            secret: secret.clone(),
+            enabled: true,
+        };
+        let creds = Credentials {
+            account_id: "1".into(),
+            access_key_id: "LTAIid".into(),
+            access_key_secret: secret.clone(),
+        };
+        for text in [
+            format!("{key:?}"),
+            format!("{key:#?}"),
+            format!("{creds:?}"),
+            format!("{:?}", Some(&secret)),
+        ] {
+            assert!(!text.contains("s3cr3t"), "{text}");
+            assert!(text.contains("<redacted>"), "{text}");
+        }
+        // The credentials file still carries it.
+        assert!(
+            serde_json::to_string(&creds)
+                .unwrap()
+                .contains("s3cr3t-value")
+        );
+        assert_eq!(secret, Secret::new("s3cr3t-value"));
+        assert_ne!(secret, Secret::new("s3cr3t-valuf"));
+        assert_ne!(secret, Secret::new("s3cr3t"));
     }
 }

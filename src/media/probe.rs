@@ -40,10 +40,11 @@
 //!   files; ffmpeg also a 64 MiB output size) when `prlimit` is on PATH; `0` in
 //!   [`ProbeLimits`] means "no limit". Children are killed when the timeout fires
 //!   (`kill_on_drop`). Local paths are passed as `file:<path>` with only the `file`
-//!   protocol allowed, URLs with only http/https/tcp/tls, and image sequence patterns are
-//!   off, so an input cannot make ffprobe open other files or hosts by protocol or
-//!   `%d` pattern. (Demuxers such as HLS may still open further files over the allowed
-//!   protocol; the caller decides which inputs are allowed.) Error texts replace the
+//!   protocol allowed, URLs with only http/https/tcp/tls and no redirects
+//!   (`-max_redirects 0`), image sequence patterns are off, and demuxers that open
+//!   further inputs (HLS, DASH, concat, IMF, SDP/RTP/RTSP, lavfi) are not allowed
+//!   (`-format_whitelist`), so the tools read the input itself and nothing else: no other
+//!   file or host by protocol, redirect, playlist or `%d` pattern. Error texts replace the
 //!   input with `<input>` so paths and signed URLs do not leak.
 //! - Decoders run with one thread (`-threads 1`) so the address-space limit holds on
 //!   many-core hosts.
@@ -441,14 +442,80 @@ async fn read_keep_head<R: AsyncRead + Unpin>(mut reader: R, cap: usize) -> Vec<
 
 /// The argument ffprobe/ffmpeg get for `input`, and the protocols it may use.
 fn source_arg(input: &str) -> (String, &'static str) {
-    let lower = input.get(..8).unwrap_or(input).to_ascii_lowercase();
-    if lower.starts_with("http://") || lower.starts_with("https://") {
+    if is_url(input) {
         (input.to_owned(), "http,https,tcp,tls")
     } else {
         // `file:` stops a path that looks like an option or a protocol (`a:b`) from being
         // read as one.
         (format!("file:{input}"), "file")
     }
+}
+
+fn is_url(input: &str) -> bool {
+    let lower = input.get(..8).unwrap_or(input).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// Demuxers that open further inputs: playlists and manifests (which name other URLs or
+/// files), scripts, network sessions and filter graphs. The tools may read the input and
+/// nothing else, so these are never allowed.
+const NESTING_DEMUXERS: &[&str] = &[
+    "hls", "dash", "concat", "imf", "sdp", "rtp", "rtsp", "sap", "lavfi",
+];
+
+/// `-format_whitelist`: every demuxer the installed ffprobe has, minus [`NESTING_DEMUXERS`].
+static ALLOWED_DEMUXERS: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+async fn allowed_demuxers(ffprobe: &Path) -> Result<&'static str, ProbeError> {
+    let list = ALLOWED_DEMUXERS
+        .get_or_try_init(|| async {
+            let out = Command::new(ffprobe)
+                .args(["-hide_banner", "-v", "error", "-demuxers"])
+                .stdin(Stdio::null())
+                .kill_on_drop(true)
+                .output()
+                .await
+                .map_err(ProbeError::Spawn)?;
+            // Lines look like " D  mov,mp4,m4a,3gp,3g2,mj2   QuickTime / MOV".
+            let text = String::from_utf8_lossy(&out.stdout);
+            let names: Vec<&str> = text
+                .lines()
+                .filter_map(|line| {
+                    let mut fields = line.split_whitespace();
+                    let flags = fields.next()?;
+                    let names = fields.next()?;
+                    (flags.starts_with('D') && flags != "D.").then_some(names)
+                })
+                .filter(|names| !names.split(',').any(|n| NESTING_DEMUXERS.contains(&n)))
+                .collect();
+            if names.is_empty() {
+                return Err(ProbeError::Failed("ffprobe lists no demuxers".into()));
+            }
+            Ok(names.join(","))
+        })
+        .await?;
+    Ok(list)
+}
+
+/// The options that keep a tool's reads to `input` itself: its protocols, demuxers that
+/// open nothing further, and for URLs no redirects (a redirect could leave the
+/// allow-listed host; `max_redirects 0` makes it an error).
+async fn fetch_rules(tools: &Tools, input: &str) -> Result<Vec<String>, ProbeError> {
+    let ffprobe = tools
+        .ffprobe
+        .as_deref()
+        .ok_or_else(|| not_installed("ffprobe"))?;
+    let (_, protocols) = source_arg(input);
+    let mut rules = vec![
+        "-protocol_whitelist".to_owned(),
+        protocols.to_owned(),
+        "-format_whitelist".to_owned(),
+        allowed_demuxers(ffprobe).await?.to_owned(),
+    ];
+    if is_url(input) {
+        rules.extend(["-max_redirects".to_owned(), "0".to_owned()]);
+    }
+    Ok(rules)
 }
 
 /// Turns a failed run into a short, input-free message.
@@ -575,20 +642,14 @@ async fn run_ffprobe(
         .ffprobe
         .as_deref()
         .ok_or_else(|| not_installed("ffprobe"))?;
-    let (arg, protocols) = source_arg(input);
+    let (arg, _) = source_arg(input);
     let mut cmd = limited_command(tools, ffprobe, limits, None);
-    cmd.args([
-        "-v",
-        "error",
-        "-threads",
-        "1",
-        "-protocol_whitelist",
-        protocols,
-    ])
-    .args(["-pattern_type", "none", "-print_format", "json"])
-    .args(sections)
-    .arg("-i")
-    .arg(&arg);
+    cmd.args(["-v", "error", "-threads", "1"])
+        .args(fetch_rules(tools, input).await?)
+        .args(["-pattern_type", "none", "-print_format", "json"])
+        .args(sections)
+        .arg("-i")
+        .arg(&arg);
     let captured = run_captured(cmd).await?;
     if !captured.status.success() {
         return Err(failure("ffprobe", input, None, &captured));
@@ -1139,7 +1200,7 @@ struct SnapshotRun<'a> {
 
 impl SnapshotRun<'_> {
     async fn run(&self, seek: f64) -> Result<(), ProbeError> {
-        let (arg, protocols) = source_arg(self.input);
+        let (arg, _) = source_arg(self.input);
         let mut cmd = limited_command(
             self.tools,
             self.ffmpeg,
@@ -1147,7 +1208,7 @@ impl SnapshotRun<'_> {
             Some(SNAPSHOT_MAX_BYTES),
         );
         cmd.args(["-nostdin", "-v", "error", "-threads", "1"])
-            .args(["-protocol_whitelist", protocols]);
+            .args(fetch_rules(self.tools, self.input).await?);
         if self.image2 {
             cmd.args(["-f", "image2", "-pattern_type", "none"]);
         }

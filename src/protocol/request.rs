@@ -168,8 +168,9 @@ pub fn parse(http: &HttpParts<'_>) -> Result<RpcRequest, ApiError> {
     let all = Params::from_pairs(query.iter().chain(body.iter()).cloned())?;
 
     let authorization = http.header("authorization");
+    let is_v3 = authorization.is_some_and(|a| a.starts_with("ACS3-"));
     let (claim, security_token) = match authorization {
-        Some(value) if value.starts_with("ACS3-") => {
+        Some(value) if is_v3 => {
             let auth = sign::parse_v3_authorization(value).map_err(from_sign_error)?;
             // The vendor requires content-type to be signed when sent: it decides
             // whether the body's parameters are read at all.
@@ -193,14 +194,9 @@ pub fn parse(http: &HttpParts<'_>) -> Result<RpcRequest, ApiError> {
                 }
                 other => other.map_err(from_sign_error)?,
             };
-            let signed = |name: &str| -> Result<String, ApiError> {
-                http.header(name)
-                    .map(str::to_string)
-                    .ok_or_else(|| incomplete(format!("The header \"{name}\" is missing.")))
-            };
             let claim = SignatureClaim::V3 {
-                date: signed("x-acs-date")?,
-                nonce: signed("x-acs-signature-nonce")?,
+                date: single_header(http, "x-acs-date")?,
+                nonce: single_header(http, "x-acs-signature-nonce")?,
                 auth,
                 canonical,
             };
@@ -230,13 +226,30 @@ pub fn parse(http: &HttpParts<'_>) -> Result<RpcRequest, ApiError> {
         None => return Err(incomplete("The request is not signed.")),
     };
 
-    let action = match http.header("x-acs-action") {
-        Some(a) => a.to_string(),
-        None => all.required("Action")?.to_string(),
-    };
-    let version = match http.header("x-acs-version") {
-        Some(v) => v.to_string(),
-        None => all.required("Version")?.to_string(),
+    // Act only on what the signature covers. V3 signs the x-acs-action/x-acs-version
+    // headers (required above); V2 signs only the parameters, so there its headers are at
+    // most an unsigned echo of them (the SDK sends both), and an echo that disagrees is
+    // refused rather than obeyed.
+    let (action, version) = if is_v3 {
+        (
+            single_header(http, "x-acs-action")?,
+            single_header(http, "x-acs-version")?,
+        )
+    } else {
+        let action = all.required("Action")?.to_string();
+        let version = all.required("Version")?.to_string();
+        for (header, signed) in [("x-acs-action", &action), ("x-acs-version", &version)] {
+            if http
+                .headers
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case(header) && v.trim() != signed.as_str())
+            {
+                return Err(incomplete(format!(
+                    "The unsigned header \"{header}\" disagrees with the signed parameters."
+                )));
+            }
+        }
+        (action, version)
     };
     Ok(RpcRequest {
         action,
@@ -245,6 +258,22 @@ pub fn parse(http: &HttpParts<'_>) -> Result<RpcRequest, ApiError> {
         claim,
         security_token,
     })
+}
+
+/// A signed header the server acts on: present exactly once, so the value acted on is the
+/// value signed (a repeated header is signed as the joined values).
+fn single_header(http: &HttpParts<'_>, name: &str) -> Result<String, ApiError> {
+    let mut values = http
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(name));
+    match (values.next(), values.next()) {
+        (Some((_, v)), None) => Ok(v.trim().to_string()),
+        (None, _) => Err(incomplete(format!("The header \"{name}\" is missing."))),
+        (Some(_), Some(_)) => Err(incomplete(format!(
+            "The header \"{name}\" is sent more than once."
+        ))),
+    }
 }
 
 pub fn check_version(version: &str) -> Result<(), ApiError> {

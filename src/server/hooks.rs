@@ -85,7 +85,10 @@ async fn run_one(script: &Path, endpoint: &str, creds: &Credentials) {
     let child = tokio::process::Command::new(script)
         .env("OPENICE_ENDPOINT", endpoint)
         .env("OPENICE_ACCESS_KEY_ID", &creds.access_key_id)
-        .env("OPENICE_ACCESS_KEY_SECRET", &creds.access_key_secret)
+        .env(
+            "OPENICE_ACCESS_KEY_SECRET",
+            creds.access_key_secret.expose(),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

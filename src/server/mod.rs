@@ -7,6 +7,7 @@ mod hooks;
 mod keys;
 mod metrics;
 mod quota;
+mod replay;
 
 pub use hooks::InitHooks;
 pub use keys::KEY_CACHE_TTL;
@@ -37,7 +38,6 @@ use crate::domain::media::{check_bucket, check_key};
 use crate::media::probe::ProbeLimits;
 use crate::media::storage::ObjectStorage;
 use crate::protocol::error::{ApiError, ErrorBody};
-use crate::protocol::nonce::{NonceCheck, NonceStore};
 use crate::protocol::request::{self, HttpParts};
 use crate::protocol::{error::ErrorCode, new_request_id};
 use crate::store::{Store, StoreError};
@@ -64,7 +64,7 @@ pub struct ServerConfig {
 
 struct App {
     ctx: Arc<Ctx>,
-    nonces: NonceStore,
+    replay: replay::ReplayGuard,
     max_body_bytes: usize,
     scheme: &'static str,
     metrics: Metrics,
@@ -90,10 +90,10 @@ pub async fn context(store: Arc<dyn Store>, config: &ServerConfig) -> Result<Arc
     }))
 }
 
-pub fn router(ctx: Arc<Ctx>, config: ServerConfig) -> Router {
+fn router(ctx: Arc<Ctx>, config: ServerConfig, replay: replay::ReplayGuard) -> Router {
     let app = Arc::new(App {
         ctx,
-        nonces: NonceStore::new(config.max_nonces, TIME_WINDOW.whole_seconds()),
+        replay,
         max_body_bytes: config.max_body_bytes,
         scheme: if config.tls.is_some() {
             "https"
@@ -123,18 +123,29 @@ pub async fn serve(
     mut config: ServerConfig,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let init_hooks = config.init_hooks.take();
-    let requeued = store.requeue_probes().await?;
-    if requeued > 0 {
-        tracing::info!(
-            requeued,
-            "media left mid-probe by the last run are queued again"
-        );
-    }
+    let started = OffsetDateTime::now_utc();
+    // A store that saw an earlier server has a different (random) first-start mark.
+    let mark = hex::encode(rand::random::<[u8; 16]>());
+    let restarted = store.setting_or_insert("first_start", &mark).await? != mark;
+    let replay = replay::ReplayGuard::new(
+        store.as_ref(),
+        config.max_nonces,
+        TIME_WINDOW,
+        started,
+        restarted,
+    )
+    .await?;
     tokio::spawn(compact_counts(store.clone()));
     let ctx = context(store.clone(), &config).await?;
     actions::run_probe_workers(ctx.clone(), config.probe_workers);
     let (listen, tls) = (config.listen, config.tls.clone());
-    let app = router(ctx, config);
+    // Requests signed before the floor are refused; wait it out so that clients with
+    // correct clocks never see that.
+    let wait = replay
+        .floor()
+        .saturating_sub(OffsetDateTime::now_utc().unix_timestamp());
+    tokio::time::sleep(Duration::from_secs(wait.max(0) as u64)).await;
+    let app = router(ctx, config, replay);
     match &tls {
         None => {
             let listener = tokio::net::TcpListener::bind(listen)
@@ -411,7 +422,7 @@ async fn authenticate(
                 "Specified access key is not found.",
             )
         })?;
-    rpc.claim.verify(&key.secret)?;
+    rpc.claim.verify(key.secret.expose())?;
     if !key.enabled {
         return Err(ApiError::new(
             ErrorCode::InvalidAccessKeyIdInactive,
@@ -420,21 +431,15 @@ async fn authenticate(
     }
     let now = OffsetDateTime::now_utc();
     let signed_at = rpc.claim.check_time(now, TIME_WINDOW)?;
-    match app.nonces.check_and_insert(
-        key_id,
-        rpc.claim.nonce(),
-        signed_at.unix_timestamp(),
-        now.unix_timestamp(),
-    ) {
-        NonceCheck::Fresh => {}
-        NonceCheck::Used => {
-            return Err(ApiError::new(
-                ErrorCode::SignatureNonceUsed,
-                "Specified signature nonce was used already.",
-            ));
-        }
-        NonceCheck::TooOld => return Err(request::expired()),
-    }
+    app.replay
+        .check(
+            app.ctx.store.as_ref(),
+            key_id,
+            rpc.claim.nonce(),
+            signed_at.unix_timestamp(),
+            now.unix_timestamp(),
+        )
+        .await?;
     if rpc.security_token {
         return Err(ApiError::invalid(
             "SecurityToken",

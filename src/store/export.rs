@@ -17,6 +17,8 @@ pub const TABLES: &[&str] = &[
     "settings",
     "accounts",
     "access_keys",
+    // Nonces of requests signed ahead of the clock: a replay of one stays refused.
+    "signed_nonces",
     "buckets",
     "categories",
     "media",

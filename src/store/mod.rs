@@ -53,6 +53,20 @@ pub trait Store: Send + Sync + 'static {
     /// The stored value of a server-wide setting, storing `value` first if there is none.
     async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String>;
 
+    /// Records a signed request's nonce; false when it was recorded already. Rows signed
+    /// before `forget_before` (Unix seconds) are dropped on the way.
+    async fn claim_nonce(
+        &self,
+        access_key_id: &str,
+        nonce: &str,
+        signed_at: i64,
+        forget_before: i64,
+    ) -> StoreResult<bool>;
+    /// Whether [`Store::claim_nonce`] recorded this nonce.
+    async fn nonce_claimed(&self, access_key_id: &str, nonce: &str) -> StoreResult<bool>;
+    /// The latest signed time among recorded nonces.
+    async fn latest_claimed_nonce(&self) -> StoreResult<Option<i64>>;
+
     async fn account_count(&self) -> StoreResult<u64>;
     /// Creates an account with its first key, atomically. A taken name is a `Conflict`.
     async fn create_account(&self, account: &Account, key: &AccessKey) -> StoreResult<()>;
@@ -79,13 +93,22 @@ pub trait Store: Send + Sync + 'static {
         account_id: &str,
         project_id: &str,
     ) -> StoreResult<Option<EditingProject>>;
-    /// Replaces the stored project (and its timeline's media links); false when it no
-    /// longer exists.
+    /// Writes what an update changed from `seen` (the row as read): changed fields alone,
+    /// so concurrent updates of other fields are kept. With `timeline_media` the timeline
+    /// was replaced: the timeline, its derived status and Duration, template fields and media
+    /// links are written only if status and Duration are still as `seen` (else `Changed`).
     async fn update_project(
         &self,
         project: &EditingProject,
-        timeline_media: &[String],
-    ) -> StoreResult<bool>;
+        timeline_media: Option<&[String]>,
+        seen: &EditingProject,
+    ) -> StoreResult<Guarded>;
+    /// Sets a project's Duration alone, if its timeline and Duration are still as `seen`.
+    async fn set_project_duration(
+        &self,
+        seen: &EditingProject,
+        duration: f64,
+    ) -> StoreResult<Guarded>;
     /// The caller's projects whose timeline references `media_id`.
     async fn projects_using_media(
         &self,
@@ -111,11 +134,17 @@ pub trait Store: Send + Sync + 'static {
     async fn media(&self, account_id: &str, media_id: &str) -> StoreResult<Option<MediaInfo>>;
     async fn media_by(&self, account_id: &str, key: MediaKey<'_>)
     -> StoreResult<Option<MediaInfo>>;
-    /// The caller's media among `media_ids`, in no particular order.
+    /// The caller's media among `media_ids`, in no particular order (any number of IDs).
     async fn media_many(
         &self,
         account_id: &str,
         media_ids: &[String],
+    ) -> StoreResult<Vec<MediaInfo>>;
+    /// The caller's media at any of these canonical locations, in no particular order.
+    async fn media_at_locations(
+        &self,
+        account_id: &str,
+        locations: &[String],
     ) -> StoreResult<Vec<MediaInfo>>;
     /// Stores UpdateMediaInfo's fields (not the probe's); false when the media no longer
     /// exists. A taken ReferenceId is a `Conflict`.
@@ -131,18 +160,40 @@ pub trait Store: Send + Sync + 'static {
         account_id: &str,
         query: &MediaQuery,
     ) -> StoreResult<Paged<MediaInfo>>;
-    /// Moves the oldest `Init` media to `Preparing` and returns it (any account).
-    async fn claim_probe(&self) -> StoreResult<Option<MediaInfo>>;
+    /// Leases the oldest media waiting for a probe to `owner` until `lease_until` (Unix
+    /// microseconds) and returns it (any account): an `Init` media, which becomes
+    /// `Preparing`, or a `Preparing` one whose lease ran out before `now` (its owner died).
+    async fn claim_probe(
+        &self,
+        owner: &str,
+        now: crate::domain::Micros,
+        lease_until: crate::domain::Micros,
+    ) -> StoreResult<Option<MediaInfo>>;
+    /// Extends `owner`'s lease on a media; false when the lease was lost (taken over, or
+    /// the media deleted or re-registered).
+    async fn renew_probe(
+        &self,
+        account_id: &str,
+        media_id: &str,
+        owner: &str,
+        lease_until: crate::domain::Micros,
+    ) -> StoreResult<bool>;
     /// Media waiting for or under probing (all accounts).
     async fn probe_queue_depth(&self) -> StoreResult<u64>;
-    /// Puts media left `Preparing` by a stopped server back in the queue.
-    async fn requeue_probes(&self) -> StoreResult<u64>;
     /// Folds the backend's project count rows where it appends them (PostgreSQL).
     async fn compact_counts(&self) -> StoreResult<()>;
-    /// Stores a probe's outcome unless the media was deleted or re-registered meanwhile.
-    async fn finish_probe(&self, media: &MediaInfo) -> StoreResult<bool>;
+    /// Stores a probe's outcome if `owner` still holds the lease (the media was not
+    /// deleted, re-registered or taken over meanwhile), ending the lease.
+    async fn finish_probe(&self, media: &MediaInfo, owner: &str) -> StoreResult<bool>;
 
-    async fn insert_category(&self, category: &Category) -> StoreResult<i64>;
+    /// Inserts a category unless its parent is gone or its level already holds
+    /// `max_siblings` categories of its type, checked in the writing transaction (with the
+    /// parent's row, or for a root the account's, locked on PostgreSQL).
+    async fn insert_category(
+        &self,
+        category: &Category,
+        max_siblings: u64,
+    ) -> StoreResult<CategoryInsert>;
     async fn category(&self, account_id: &str, cate_id: i64) -> StoreResult<Option<Category>>;
     async fn rename_category(
         &self,
@@ -194,6 +245,24 @@ pub trait Store: Send + Sync + 'static {
         account_id: &str,
         project_id: &str,
     ) -> StoreResult<Vec<(String, String)>>;
+}
+
+/// What [`Store::insert_category`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CategoryInsert {
+    Inserted(i64),
+    ParentGone,
+    LevelFull,
+}
+
+/// What a write guarded by what its caller read found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guarded {
+    Done,
+    /// The row is gone.
+    Gone,
+    /// The row changed since it was read: read again and retry, or give up.
+    Changed,
 }
 
 /// Unique keys of a media asset besides its ID.
@@ -260,11 +329,17 @@ const INSERT_PROJECT: &str = "INSERT INTO editing_projects (account_id, project_
      business_config, business_status) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
 
-const UPDATE_PROJECT: &str = "UPDATE editing_projects SET title = $3, description = $4, \
-     timeline = $5, template_id = $6, clips_param = $7, cover_url = $8, status = $9, \
-     create_time = $10, modified_time = $11, duration = $12, create_source = $13, \
-     modified_source = $14, template_type = $15, project_type = $16, business_config = $17, \
-     business_status = $18 WHERE account_id = $1 AND project_id = $2";
+/// The fields an update sets as given (NULL = unchanged), so they never depend on a read.
+const UPDATE_PROJECT_FIELDS: &str = "UPDATE editing_projects SET title = COALESCE($3, title), \
+     description = COALESCE($4, description), cover_url = COALESCE($5, cover_url), \
+     business_status = COALESCE($6, business_status), modified_time = $7, modified_source = $8 \
+     WHERE account_id = $1 AND project_id = $2 AND status <> 'Deleted'";
+
+/// A replaced timeline with what derives from it, guarded by the status and Duration it
+/// was derived from.
+const UPDATE_PROJECT_TIMELINE: &str = "UPDATE editing_projects SET timeline = $3, \
+     template_id = $4, clips_param = $5, template_type = $6, status = $7, duration = $8 \
+     WHERE account_id = $1 AND project_id = $2 AND status = $9 AND duration = $10";
 
 /// Binds an [`EditingProject`] to `$1..$18` in `PROJECT_COLUMNS` order.
 macro_rules! bind_project {
@@ -368,7 +443,7 @@ impl From<AccessKeyRow> for AccessKey {
         AccessKey {
             access_key_id: r.access_key_id,
             account_id: r.account_id,
-            secret: r.secret,
+            secret: crate::domain::account::Secret::new(r.secret),
             enabled: r.enabled != 0,
         }
     }

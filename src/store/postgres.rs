@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
-use super::sql::{ROWS_PER_INSERT, conflict, fetch_paged, impl_store, placeholders};
+use super::sql::{IN_LIST_CHUNK, ROWS_PER_INSERT, conflict, fetch_paged, impl_store, placeholders};
 use super::*;
 
 /// A project count from the delta rows its migrations' triggers append (see `search_sql`);
@@ -31,6 +31,9 @@ const COMPACT_COUNTS_SQL: Option<&str> = Some(
 
 /// How write transactions start.
 pub(super) const BEGIN_WRITE: &str = "BEGIN";
+
+/// Locks the rows a write transaction reads to decide (see `insert_category`).
+const FOR_UPDATE: &str = " FOR UPDATE";
 
 pub struct PgStore {
     pub(super) pool: PgPool,

@@ -11,6 +11,9 @@
 /// Rows per multi-row INSERT: well under both backends' limits on bound values.
 pub(super) const ROWS_PER_INSERT: usize = 400;
 
+/// Values per `IN (…)` list: well under SQLite's 32,766 and PostgreSQL's 65,535 bound values.
+pub(super) const IN_LIST_CHUNK: usize = 1000;
+
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         async fn insert_key<'e, E: sqlx::Executor<'e, Database = $db>>(
@@ -24,7 +27,7 @@ macro_rules! impl_store {
             )
             .bind(&key.access_key_id)
             .bind(&key.account_id)
-            .bind(&key.secret)
+            .bind(key.secret.expose())
             .bind(i64::from(key.enabled))
             .bind(now)
             .execute(executor)
@@ -86,6 +89,48 @@ macro_rules! impl_store {
             Ok(())
         }
 
+        /// The account's media whose `column` is among `values`, one query per chunk of
+        /// values (an IN list as long as a timeline's media would pass the backends' limits).
+        async fn media_where_in(
+            pool: &sqlx::Pool<$db>,
+            account_id: &str,
+            column: &'static str,
+            values: &[String],
+        ) -> StoreResult<Vec<MediaInfo>> {
+            let mut out = Vec::new();
+            for chunk in values.chunks(IN_LIST_CHUNK) {
+                let sql = format!(
+                    "SELECT {MEDIA_COLUMNS} FROM media WHERE account_id = $1 AND {column} IN ({})",
+                    placeholders(2, chunk.len())
+                );
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account_id);
+                for value in chunk {
+                    query = query.bind(value);
+                }
+                let rows: Vec<MediaRow> = query.fetch_all(pool).await?;
+                for row in rows {
+                    out.push(MediaInfo::try_from(row)?);
+                }
+            }
+            Ok(out)
+        }
+
+        /// After a guarded project write matched no row: was the project deleted or changed?
+        async fn project_gone_or_changed(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            account_id: &str,
+            project_id: &str,
+        ) -> StoreResult<Guarded> {
+            let found: Option<(String,)> = sqlx::query_as(
+                "SELECT project_id FROM editing_projects WHERE account_id = $1 AND project_id = $2",
+            )
+            .bind(account_id)
+            .bind(project_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+            Ok(if found.is_some() { Guarded::Changed } else { Guarded::Gone })
+        }
+
         async fn delete_media_rows(
             tx: &mut sqlx::Transaction<'_, $db>,
             account_id: &str,
@@ -126,6 +171,47 @@ macro_rules! impl_store {
                     .fetch_one(&self.pool)
                     .await?;
                 Ok(stored)
+            }
+
+            async fn claim_nonce(
+                &self,
+                access_key_id: &str,
+                nonce: &str,
+                signed_at: i64,
+                forget_before: i64,
+            ) -> StoreResult<bool> {
+                sqlx::query("DELETE FROM signed_nonces WHERE signed_at < $1")
+                    .bind(forget_before)
+                    .execute(&self.writer)
+                    .await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO signed_nonces (access_key_id, nonce, signed_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(access_key_id)
+                .bind(nonce)
+                .bind(signed_at)
+                .execute(&self.writer)
+                .await?;
+                Ok(inserted.rows_affected() == 1)
+            }
+
+            async fn nonce_claimed(&self, access_key_id: &str, nonce: &str) -> StoreResult<bool> {
+                let row: Option<(i64,)> = sqlx::query_as(
+                    "SELECT signed_at FROM signed_nonces WHERE access_key_id = $1 AND nonce = $2",
+                )
+                .bind(access_key_id)
+                .bind(nonce)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.is_some())
+            }
+
+            async fn latest_claimed_nonce(&self) -> StoreResult<Option<i64>> {
+                let (latest,): (Option<i64>,) = sqlx::query_as("SELECT MAX(signed_at) FROM signed_nonces")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(latest)
             }
 
             async fn account_count(&self) -> StoreResult<u64> {
@@ -245,22 +331,77 @@ macro_rules! impl_store {
                 row.map(EditingProject::try_from).transpose()
             }
 
-            async fn update_project(&self, project: &EditingProject, timeline_media: &[String]) -> StoreResult<bool> {
+            async fn update_project(
+                &self,
+                project: &EditingProject,
+                timeline_media: Option<&[String]>,
+                seen: &EditingProject,
+            ) -> StoreResult<Guarded> {
+                fn changed<T: PartialEq + Clone>(new: &T, old: &T) -> Option<T> {
+                    (new != old).then(|| new.clone())
+                }
+                let p = project;
                 let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
-                let done = bind_project!(sqlx::query(UPDATE_PROJECT), project)
+                let done = sqlx::query(UPDATE_PROJECT_FIELDS)
+                    .bind(&p.account_id)
+                    .bind(&p.project_id)
+                    .bind(changed(&p.title, &seen.title))
+                    .bind(changed(&p.description, &seen.description).flatten())
+                    .bind(changed(&p.cover_url, &seen.cover_url).flatten())
+                    .bind(changed(&p.business_status, &seen.business_status).flatten().map(|s| s.as_str()))
+                    .bind(p.modified_time)
+                    .bind(p.modified_source.as_str())
                     .execute(&mut *tx)
                     .await?;
                 if done.rows_affected() == 0 {
-                    return Ok(false);
+                    return Ok(Guarded::Gone);
                 }
-                sqlx::query("DELETE FROM project_timeline_media WHERE account_id = $1 AND project_id = $2")
-                    .bind(&project.account_id)
-                    .bind(&project.project_id)
-                    .execute(&mut *tx)
-                    .await?;
-                link_timeline_media(&mut tx, project, timeline_media).await?;
+                if let Some(media_ids) = timeline_media {
+                    let done = sqlx::query(UPDATE_PROJECT_TIMELINE)
+                        .bind(&p.account_id)
+                        .bind(&p.project_id)
+                        .bind(&p.timeline)
+                        .bind(&p.template_id)
+                        .bind(&p.clips_param)
+                        .bind(p.template_type.map(|t| t.as_str()))
+                        .bind(p.status.as_str())
+                        .bind(p.duration)
+                        .bind(seen.status.as_str())
+                        .bind(seen.duration)
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Ok(Guarded::Changed);
+                    }
+                    sqlx::query("DELETE FROM project_timeline_media WHERE account_id = $1 AND project_id = $2")
+                        .bind(&p.account_id)
+                        .bind(&p.project_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    link_timeline_media(&mut tx, p, media_ids).await?;
+                }
                 tx.commit().await?;
-                Ok(true)
+                Ok(Guarded::Done)
+            }
+
+            async fn set_project_duration(&self, seen: &EditingProject, duration: f64) -> StoreResult<Guarded> {
+                let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
+                let done = sqlx::query(
+                    "UPDATE editing_projects SET duration = $3 \
+                     WHERE account_id = $1 AND project_id = $2 AND timeline = $4 AND duration = $5",
+                )
+                .bind(&seen.account_id)
+                .bind(&seen.project_id)
+                .bind(duration)
+                .bind(&seen.timeline)
+                .bind(seen.duration)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return project_gone_or_changed(&mut tx, &seen.account_id, &seen.project_id).await;
+                }
+                tx.commit().await?;
+                Ok(Guarded::Done)
             }
 
             async fn projects_using_media(&self, account_id: &str, media_id: &str) -> StoreResult<Vec<String>> {
@@ -370,19 +511,11 @@ macro_rules! impl_store {
             }
 
             async fn media_many(&self, account_id: &str, media_ids: &[String]) -> StoreResult<Vec<MediaInfo>> {
-                if media_ids.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let sql = format!(
-                    "SELECT {MEDIA_COLUMNS} FROM media WHERE account_id = $1 AND media_id IN ({})",
-                    placeholders(2, media_ids.len())
-                );
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account_id);
-                for id in media_ids {
-                    query = query.bind(id);
-                }
-                let rows: Vec<MediaRow> = query.fetch_all(&self.pool).await?;
-                rows.into_iter().map(MediaInfo::try_from).collect()
+                media_where_in(&self.pool, account_id, "media_id", media_ids).await
+            }
+
+            async fn media_at_locations(&self, account_id: &str, locations: &[String]) -> StoreResult<Vec<MediaInfo>> {
+                media_where_in(&self.pool, account_id, "location", locations).await
             }
 
             async fn update_media(&self, m: &MediaInfo) -> StoreResult<bool> {
@@ -421,22 +554,34 @@ macro_rules! impl_store {
                 })
             }
 
-            async fn claim_probe(&self) -> StoreResult<Option<MediaInfo>> {
-                // The status re-check in UPDATE makes the claim safe with several servers.
+            async fn claim_probe(
+                &self,
+                owner: &str,
+                now: crate::domain::Micros,
+                lease_until: crate::domain::Micros,
+            ) -> StoreResult<Option<MediaInfo>> {
+                // Re-checking the claimable condition in UPDATE makes the claim safe with
+                // several servers.
+                const CLAIMABLE: &str = "(status = 'Init' OR (status = 'Preparing' \
+                    AND (probe_lease_until IS NULL OR probe_lease_until < $1)))";
                 loop {
-                    let next: Option<(String, String)> = sqlx::query_as(
-                        "SELECT account_id, media_id FROM media WHERE status = 'Init' \
-                         ORDER BY create_time LIMIT 1",
-                    )
+                    let next: Option<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT account_id, media_id FROM media WHERE {CLAIMABLE} \
+                         ORDER BY create_time LIMIT 1"
+                    )))
+                    .bind(now)
                     .fetch_optional(&self.pool)
                     .await?;
                     let Some((account_id, media_id)) = next else {
                         return Ok(None);
                     };
-                    let claimed = sqlx::query(
-                        "UPDATE media SET status = 'Preparing' \
-                         WHERE account_id = $1 AND media_id = $2 AND status = 'Init'",
-                    )
+                    let claimed = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE media SET status = 'Preparing', probe_owner = $2, probe_lease_until = $3 \
+                         WHERE account_id = $4 AND media_id = $5 AND {CLAIMABLE}"
+                    )))
+                    .bind(now)
+                    .bind(owner)
+                    .bind(lease_until)
                     .bind(&account_id)
                     .bind(&media_id)
                     .execute(&self.writer)
@@ -447,6 +592,26 @@ macro_rules! impl_store {
                 }
             }
 
+            async fn renew_probe(
+                &self,
+                account_id: &str,
+                media_id: &str,
+                owner: &str,
+                lease_until: crate::domain::Micros,
+            ) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE media SET probe_lease_until = $4 WHERE account_id = $1 AND media_id = $2 \
+                     AND status = 'Preparing' AND probe_owner = $3",
+                )
+                .bind(account_id)
+                .bind(media_id)
+                .bind(owner)
+                .bind(lease_until)
+                .execute(&self.writer)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn probe_queue_depth(&self) -> StoreResult<u64> {
                 let (n,): (i64,) =
                     sqlx::query_as("SELECT COUNT(*) FROM media WHERE status IN ('Init', 'Preparing')")
@@ -455,18 +620,12 @@ macro_rules! impl_store {
                 Ok(n as u64)
             }
 
-            async fn requeue_probes(&self) -> StoreResult<u64> {
-                let done = sqlx::query("UPDATE media SET status = 'Init' WHERE status = 'Preparing'")
-                    .execute(&self.writer)
-                    .await?;
-                Ok(done.rows_affected())
-            }
-
-            async fn finish_probe(&self, media: &MediaInfo) -> StoreResult<bool> {
+            async fn finish_probe(&self, media: &MediaInfo, owner: &str) -> StoreResult<bool> {
                 let done = sqlx::query(
                     "UPDATE media SET status = $3, probe = $4, duration = $5, file_size = $6, \
-                     media_type = COALESCE(media_type, $7), cover_url = COALESCE(cover_url, $8) \
-                     WHERE account_id = $1 AND media_id = $2 AND status = 'Preparing'",
+                     media_type = COALESCE(media_type, $7), cover_url = COALESCE(cover_url, $8), \
+                     probe_owner = NULL, probe_lease_until = NULL \
+                     WHERE account_id = $1 AND media_id = $2 AND status = 'Preparing' AND probe_owner = $9",
                 )
                 .bind(&media.account_id)
                 .bind(&media.media_id)
@@ -476,12 +635,46 @@ macro_rules! impl_store {
                 .bind(media.file_size)
                 .bind(media.media_type.map(|t| t.as_str()))
                 .bind(&media.cover_url)
+                .bind(owner)
                 .execute(&self.writer)
                 .await?;
                 Ok(done.rows_affected() > 0)
             }
 
-            async fn insert_category(&self, c: &Category) -> StoreResult<i64> {
+            async fn insert_category(&self, c: &Category, max_siblings: u64) -> StoreResult<CategoryInsert> {
+                let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
+                // The row that every insert on this level locks first (PostgreSQL; SQLite's
+                // writer is alone anyway), so the count below cannot go stale before the insert.
+                let holder: Option<(String,)> = if c.parent_id == crate::domain::category::ROOT_PARENT {
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT account_id FROM accounts WHERE account_id = $1{FOR_UPDATE}"
+                    )))
+                    .bind(&c.account_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                } else {
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT account_id FROM categories WHERE account_id = $1 AND cate_id = $2{FOR_UPDATE}"
+                    )))
+                    .bind(&c.account_id)
+                    .bind(c.parent_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                };
+                if holder.is_none() {
+                    return Ok(CategoryInsert::ParentGone);
+                }
+                let (siblings,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM categories WHERE account_id = $1 AND parent_id = $2 AND cate_type = $3",
+                )
+                .bind(&c.account_id)
+                .bind(c.parent_id)
+                .bind(c.cate_type.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+                if siblings as u64 >= max_siblings {
+                    return Ok(CategoryInsert::LevelFull);
+                }
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO categories (account_id, cate_name, parent_id, level, cate_type, create_time) \
                      VALUES ($1, $2, $3, $4, $5, $6) RETURNING cate_id",
@@ -492,9 +685,10 @@ macro_rules! impl_store {
                 .bind(c.level)
                 .bind(c.cate_type.as_str())
                 .bind(c.create_time)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *tx)
                 .await?;
-                Ok(id)
+                tx.commit().await?;
+                Ok(CategoryInsert::Inserted(id))
             }
 
             async fn category(&self, account_id: &str, cate_id: i64) -> StoreResult<Option<Category>> {
@@ -520,15 +714,25 @@ macro_rules! impl_store {
 
             async fn delete_category(&self, account_id: &str, cate_id: i64) -> StoreResult<bool> {
                 let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
+                // Lock the category, then each level's rows as read (PostgreSQL): an insert
+                // under any of them holds its parent's lock, so it either commits before we
+                // read that parent's children or finds its parent gone.
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT cate_id FROM categories WHERE account_id = $1 AND cate_id = $2{FOR_UPDATE}"
+                )))
+                .bind(account_id)
+                .bind(cate_id)
+                .execute(&mut *tx)
+                .await?;
                 // At most three levels: the category, its children and grandchildren.
                 let mut doomed = vec![cate_id];
                 let mut frontier = vec![cate_id];
                 for _ in 0..crate::domain::category::MAX_LEVEL {
                     let mut next = Vec::new();
                     for parent in &frontier {
-                        let kids: Vec<(i64,)> = sqlx::query_as(
-                            "SELECT cate_id FROM categories WHERE account_id = $1 AND parent_id = $2",
-                        )
+                        let kids: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                            "SELECT cate_id FROM categories WHERE account_id = $1 AND parent_id = $2{FOR_UPDATE}"
+                        )))
                         .bind(account_id)
                         .bind(parent)
                         .fetch_all(&mut *tx)

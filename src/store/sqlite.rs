@@ -9,7 +9,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::sql::{ROWS_PER_INSERT, conflict, fetch_paged, impl_store, placeholders};
+use super::sql::{IN_LIST_CHUNK, ROWS_PER_INSERT, conflict, fetch_paged, impl_store, placeholders};
 use super::*;
 
 /// A project count from the `project_counts` rows its migrations' triggers keep (see
@@ -21,6 +21,9 @@ const COMPACT_COUNTS_SQL: Option<&str> = None;
 
 /// How write transactions start.
 pub(super) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+/// Row locks: none needed, the one writer connection serializes write transactions.
+const FOR_UPDATE: &str = "";
 
 pub struct SqliteStore {
     /// Readers (WAL: they never wait for the writer).

@@ -11,7 +11,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use openice::domain::account::{AccessKey, Account, new_account_id};
+use openice::domain::account::{AccessKey, Account, Secret, new_account_id};
 use openice::domain::project::{EditingProject, NewEditingProject};
 use openice::domain::timeline::Timeline;
 use openice::domain::{new_id, now_micros};
@@ -91,7 +91,7 @@ fn seed_store(data_dir: &Path, url: Option<&str>, n: usize) -> BenchResult<()> {
             let key = AccessKey {
                 access_key_id: FIXTURE_KEY.0.into(),
                 account_id: account.account_id.clone(),
-                secret: FIXTURE_KEY.1.into(),
+                secret: Secret::new(FIXTURE_KEY.1),
                 enabled: true,
             };
             store.create_account(&account, &key).await?;
