@@ -9,6 +9,7 @@
 pub mod actions;
 pub mod cli;
 pub mod domain;
+pub mod jobs;
 pub mod media;
 pub mod protocol;
 pub mod render;

@@ -2,9 +2,12 @@
 //! implementation. Both use the same column layout and, where the dialects agree, the same
 //! SQL text defined here; dialect-specific work lives in each backend.
 
+mod jobs;
 mod postgres;
 mod sql;
 mod sqlite;
+
+pub use jobs::JobStore;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -45,7 +48,7 @@ impl From<sqlx::Error> for StoreError {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: JobStore + Send + Sync + 'static {
     /// Cheap round trip for `/healthz`.
     async fn ping(&self) -> StoreResult<()>;
 

@@ -52,3 +52,4 @@ impl PgStore {
 }
 
 impl_store!(PgStore, sqlx::Postgres);
+super::jobs::impl_job_store!(PgStore, sqlx::Postgres, embedded = false);

@@ -1,0 +1,246 @@
+//! Event callbacks: the vendor's message envelope, the durable outbox, and the deliverer
+//! that POSTs each message with the AuthSwitch signature and retries with backoff.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use md5::{Digest, Md5};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use super::{Worker, WorkerState};
+use crate::actions::Ctx;
+use crate::actions::jobs::notify_address;
+use crate::domain::job::{Delivery, Job};
+use crate::domain::media::{MediaInfo, MediaStatus};
+use crate::domain::{Micros, format_time, new_id, now_micros};
+use crate::store::{Store, StoreResult};
+
+/// Tries per delivery; with the backoff below the last comes about 4 minutes after the first.
+const MAX_ATTEMPTS: i64 = 8;
+/// How long one POST may take.
+const POST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Deliveries taken per round.
+const BATCH: u32 = 16;
+
+/// Seconds before attempt `n + 1` after `n` failed attempts: 2, 4, 8, … 128.
+fn backoff(attempts: i64) -> Duration {
+    Duration::from_secs(1 << attempts.clamp(1, 7))
+}
+
+/// `md5("<url>|<timestamp>|<AuthKey>")` in lower-case hex, as the vendor signs callbacks.
+pub fn signature(url: &str, timestamp: i64, auth_key: &str) -> String {
+    hex::encode(Md5::digest(
+        format!("{url}|{timestamp}|{auth_key}").as_bytes(),
+    ))
+}
+
+/// The vendor's envelope; `UserId` is the account ID as a JSON number.
+fn envelope(account_id: &str, event: &str, body: Value) -> String {
+    json!({
+        "EventType": event,
+        "UserId": account_id.parse::<u64>().unwrap_or(0),
+        "EventTime": format_time(now_micros()),
+        "MessageBody": body,
+    })
+    .to_string()
+}
+
+/// A delivery of `event` for the account: to `explicit` when given, else to the account's
+/// SetEventCallback URL when it subscribes the event; signed when its AuthSwitch is on.
+async fn delivery(
+    store: &dyn Store,
+    account_id: &str,
+    event: &str,
+    explicit: Option<String>,
+    body: Value,
+) -> StoreResult<Option<Delivery>> {
+    let config = store.event_callback(account_id).await?;
+    let url = match explicit {
+        Some(u) => u,
+        None => match config
+            .as_ref()
+            .filter(|c| c.subscribes(event))
+            .and_then(|c| c.callback_url.clone())
+        {
+            Some(u) => u,
+            None => return Ok(None),
+        },
+    };
+    let now = now_micros();
+    Ok(Some(Delivery {
+        delivery_id: new_id(),
+        account_id: account_id.to_string(),
+        url,
+        body: envelope(account_id, event, body),
+        auth_key: config.filter(|c| c.auth_switch).and_then(|c| c.auth_key),
+        attempts: 0,
+        next_attempt: now,
+        create_time: now,
+    }))
+}
+
+/// `ProduceMediaComplete` for a job ending with `status` (`Success`/`Failed`).
+pub async fn produce_complete(
+    store: &dyn Store,
+    job: &Job,
+    status: &str,
+    code: &str,
+    message: &str,
+) -> StoreResult<Option<Delivery>> {
+    let body = json!({
+        "Status": status,
+        "JobId": job.job_id,
+        "ProjectId": job.project_id,
+        "MediaId": job.media_id,
+        "MediaURL": job.media_url,
+        "ErrorCode": code,
+        "ErrorMessage": message,
+        "UserData": job.user_data.clone().unwrap_or_default(),
+    });
+    delivery(
+        store,
+        &job.account_id,
+        "ProduceMediaComplete",
+        notify_address(job.user_data.as_deref()),
+        body,
+    )
+    .await
+}
+
+/// Queues `RegisterMediaComplete` when a registered media finished probing and the
+/// account subscribes the event.
+pub async fn media_registered(ctx: &Ctx, media: &MediaInfo) -> StoreResult<()> {
+    let ok = media.status == MediaStatus::Normal;
+    let mut body = json!({
+        "Status": if ok { "Success" } else { "Fail" },
+        "MediaId": media.media_id,
+    });
+    if let Some(u) = &media.user_data {
+        body["UserData"] = Value::String(u.clone());
+    }
+    if !ok {
+        body["ErrorCode"] = Value::String("InvalidParameter.ResourceContentBad".into());
+        body["ErrorMessage"] = Value::String("The media could not be probed.".into());
+    }
+    if let Some(d) = delivery(
+        ctx.store.as_ref(),
+        &media.account_id,
+        "RegisterMediaComplete",
+        None,
+        body,
+    )
+    .await?
+    {
+        ctx.store.insert_delivery(&d).await?;
+        ctx.callback_wakeup.notify_one();
+    }
+    Ok(())
+}
+
+/// POSTs outbox deliveries until each succeeds (2xx) or runs out of tries.
+pub struct Deliverer {
+    ctx: Arc<Ctx>,
+    client: reqwest::Client,
+}
+
+impl Deliverer {
+    pub fn new(ctx: Arc<Ctx>) -> Self {
+        // Installing fails only when a provider is already installed, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .timeout(POST_TIMEOUT)
+            .no_proxy()
+            .build()
+            .expect("the HTTP client builds with a crypto provider installed");
+        Deliverer { ctx, client }
+    }
+
+    async fn post(&self, d: &Delivery) -> Result<(), String> {
+        let mut request = self
+            .client
+            .post(&d.url)
+            .header("content-type", "application/json")
+            .body(d.body.clone());
+        if let Some(key) = &d.auth_key {
+            let ts = now_micros() / 1_000_000;
+            request = request
+                .header("X-ICE-TIMESTAMP", ts.to_string())
+                .header("X-ICE-SIGNATURE", signature(&d.url, ts, key));
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("answered {}", response.status()))
+        }
+    }
+}
+
+#[async_trait]
+impl Worker for Deliverer {
+    fn name(&self) -> String {
+        "callbacks".into()
+    }
+
+    async fn work(
+        &mut self,
+        _must_exit: &mut watch::Receiver<bool>,
+    ) -> Result<WorkerState, String> {
+        let store = &self.ctx.store;
+        let now = now_micros();
+        let due = store
+            .due_deliveries(now, BATCH)
+            .await
+            .map_err(|e| e.to_string())?;
+        if due.is_empty() {
+            return Ok(WorkerState::Idle);
+        }
+        for d in due {
+            let retry_at: Micros = now + backoff(d.attempts + 1).as_micros() as i64;
+            // Counting the attempt first keeps a crash from retrying without backoff, and
+            // lets one server only take each attempt.
+            if !store
+                .reschedule_delivery(&d, retry_at)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                continue;
+            }
+            match self.post(&d).await {
+                Ok(()) => {
+                    tracing::info!(url = %d.url, "callback delivered");
+                    store
+                        .delete_delivery(&d.delivery_id)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Err(e) if d.attempts + 1 >= MAX_ATTEMPTS => {
+                    tracing::warn!(url = %d.url, error = %e, attempts = d.attempts + 1, "callback dropped after its last try");
+                    store
+                        .delete_delivery(&d.delivery_id)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Err(e) => {
+                    tracing::info!(url = %d.url, error = %e, attempts = d.attempts + 1, "callback failed; retrying later");
+                }
+            }
+        }
+        Ok(WorkerState::Busy)
+    }
+
+    async fn wait_for_work(&mut self) -> WorkerState {
+        let next = self.ctx.store.next_delivery_at().await.ok().flatten();
+        let wait = match next {
+            Some(at) => Duration::from_micros((at - now_micros()).clamp(0, 5_000_000) as u64),
+            None => Duration::from_secs(5),
+        };
+        tokio::select! {
+            _ = self.ctx.callback_wakeup.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+        WorkerState::Busy
+    }
+}
