@@ -139,37 +139,58 @@ pub async fn media_registered(ctx: &Ctx, media: &MediaInfo) -> StoreResult<()> {
     Ok(())
 }
 
+type HttpClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Full<hyper::body::Bytes>,
+>;
+
 /// POSTs outbox deliveries until each succeeds (2xx) or runs out of tries.
 pub struct Deliverer {
     ctx: Arc<Ctx>,
-    client: reqwest::Client,
+    client: HttpClient,
 }
 
 impl Deliverer {
     pub fn new(ctx: Arc<Ctx>) -> Self {
-        // Installing fails only when a provider is already installed, which is as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .timeout(POST_TIMEOUT)
-            .no_proxy()
-            .build()
-            .expect("the HTTP client builds with a crypto provider installed");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = hyper_rustls::HttpsConnectorBuilder::new();
+        let builder = match builder.with_provider_and_native_roots(provider.clone()) {
+            Ok(b) => b,
+            Err(e) => {
+                // Plain http callbacks still work; https ones fail their tries and are logged.
+                tracing::warn!(error = %e, "no system CA certificates: https callbacks cannot be verified");
+                let config = rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .expect("ring supports the default protocol versions")
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth();
+                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
+            }
+        };
+        let connector = builder.https_or_http().enable_http1().build();
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(connector);
         Deliverer { ctx, client }
     }
 
     async fn post(&self, d: &Delivery) -> Result<(), String> {
-        let mut request = self
-            .client
-            .post(&d.url)
-            .header("content-type", "application/json")
-            .body(d.body.clone());
+        let mut request = hyper::Request::post(&d.url).header("content-type", "application/json");
         if let Some(key) = &d.auth_key {
             let ts = now_micros() / 1_000_000;
             request = request
                 .header("X-ICE-TIMESTAMP", ts.to_string())
                 .header("X-ICE-SIGNATURE", signature(&d.url, ts, key));
         }
-        let response = request.send().await.map_err(|e| e.to_string())?;
+        let request = request
+            .body(http_body_util::Full::new(hyper::body::Bytes::from(
+                d.body.clone(),
+            )))
+            .map_err(|e| e.to_string())?;
+        let response = tokio::time::timeout(POST_TIMEOUT, self.client.request(request))
+            .await
+            .map_err(|_| format!("no answer within {POST_TIMEOUT:?}"))?
+            .map_err(|e| e.to_string())?;
         if response.status().is_success() {
             Ok(())
         } else {
