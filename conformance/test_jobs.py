@@ -171,6 +171,18 @@ def test_project_job_moves_project_status(jobs):
     assert jobs.project_status(pid) == "Produced"
 
 
+def test_job_waits_for_its_sources_probe(jobs, server, clip):
+    url = f"oss://{jobs.bucket}/in/fresh.mp4"
+    server.put_media(clip, url, account=jobs.creds.account_id)
+    fresh = jobs.api.register_media(input_url=url).raw["MediaId"]
+    # Submitted before the probe can have finished: the job waits for it, then renders.
+    r = jobs.submit(timeline=timeline({"MediaId": fresh, "Out": 1}))
+    job, seen = jobs.wait(r["JobId"])
+    assert job["Status"] == "Success", (job, seen)
+    check_flow(seen)
+    assert abs(job["Duration"] - 1.0) < 1e-6
+
+
 def test_source_failing_its_probe_fails_the_job(jobs, server):
     url = f"oss://{jobs.bucket}/in/empty.mp4"
     empty = server.data_dir.parent / "empty.mp4"

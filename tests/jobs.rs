@@ -150,3 +150,101 @@ async fn a_job_killed_mid_render_succeeds_after_restart_with_one_output() {
     })
     .await;
 }
+
+/// Accepts one HTTP request on `listener`, answers 200, returns its body.
+async fn receive_one(listener: &tokio::net::TcpListener) -> Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut conn, _) = listener.accept().await.unwrap();
+    let mut buf = Vec::new();
+    let body_start = loop {
+        let mut chunk = [0u8; 4096];
+        let n = conn.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "connection closed before the headers ended");
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..body_start]).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0);
+    while buf.len() < body_start + length {
+        let mut chunk = [0u8; 4096];
+        let n = conn.read(&mut chunk).await.unwrap();
+        assert!(n > 0);
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    serde_json::from_slice(&buf[body_start..body_start + length]).unwrap()
+}
+
+#[tokio::test]
+async fn a_callback_not_yet_delivered_is_retried_after_a_restart() {
+    for_each_backend(|backend| async move {
+        let s = spawn_server(backend).await;
+        let bucket = "jobs-outbox";
+        make_source(&s.data_dir().join("buckets").join(bucket).join("in/src.mp4"));
+        let media_id = s
+            .ok(
+                "RegisterMediaInfo",
+                &[("InputURL", &format!("oss://{bucket}/in/src.mp4"))],
+            )
+            .await["MediaId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // A port nobody listens on yet: the first attempts are refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let user_data = json!({"NotifyAddress": format!("http://127.0.0.1:{port}/cb")}).to_string();
+        let timeline =
+            json!({"VideoTracks": [{"VideoTrackClips": [{"MediaId": media_id}]}]}).to_string();
+        let config = json!({"MediaURL": format!("oss://{bucket}/out/cb.mp4")}).to_string();
+        let job_id = s
+            .ok(
+                "SubmitMediaProducingJob",
+                &[
+                    ("Timeline", &timeline),
+                    ("OutputMediaConfig", &config),
+                    ("UserData", &user_data),
+                ],
+            )
+            .await["JobId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        wait_until(&s, "job end", Duration::from_secs(60), async || {
+            let j = job(&s, &job_id).await;
+            (j["Status"] == "Success").then_some(j)
+        })
+        .await;
+        assert!(
+            s.wait_for_log("callback failed; retrying later")
+                .await
+                .is_some(),
+            "the first attempt was refused\n{}",
+            s.logs()
+        );
+        s.kill9();
+        s.restart().await;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let body = tokio::time::timeout(Duration::from_secs(60), receive_one(&listener))
+            .await
+            .expect("the outbox delivered after the restart");
+        assert_eq!(body["EventType"], "ProduceMediaComplete", "{body}");
+        assert_eq!(body["MessageBody"]["JobId"], job_id.as_str());
+        assert_eq!(body["MessageBody"]["Status"], "Success");
+        assert!(body["UserId"].is_u64(), "{body}");
+    })
+    .await;
+}

@@ -265,3 +265,28 @@ impl Worker for Deliverer {
         WorkerState::Busy
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_span_over_a_minute_with_at_least_five_tries() {
+        let waits: Vec<u64> = (1..MAX_ATTEMPTS).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(waits, [2, 4, 8, 16, 32, 64, 128]);
+        // At least 5 tries, and the retries span more than a minute.
+        const { assert!(MAX_ATTEMPTS >= 5) };
+        assert!(waits.iter().sum::<u64>() >= 60);
+    }
+
+    #[test]
+    fn signature_matches_the_vendor_example() {
+        // md5("https://www.example.com/your/callback|1519375990|Test123"), computed by Python's hashlib.
+        let s = signature(
+            "https://www.example.com/your/callback",
+            1519375990,
+            "Test123",
+        );
+        assert_eq!(s, "c587b80d2d0ede300e8967937da7219b");
+    }
+}
