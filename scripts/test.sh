@@ -9,12 +9,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# ffmpeg/ffprobe make and probe the test media.
-if ! command -v ffprobe >/dev/null || ! command -v ffmpeg >/dev/null; then
-    echo "== installing ffmpeg"
+# ffmpeg/ffprobe make, probe and render the test media; the CJK font renders Chinese captions.
+if ! command -v ffprobe >/dev/null || ! command -v ffmpeg >/dev/null \
+    || [ ! -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then
+    echo "== installing ffmpeg and a CJK font"
     SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ffmpeg >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ffmpeg fonts-wqy-zenhei >/dev/null
 fi
 
 PYTHON=${PYTHON:-python3}

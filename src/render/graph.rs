@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 
-use super::plan::{Backdrop, Fit, Layer, Plan, SAMPLE_RATE};
+use super::plan::{Backdrop, Fit, Layer, Plan, SAMPLE_RATE, Streams};
 
 /// Vendor transition names (timeline.md §1.7) → ffmpeg `xfade` transitions. ffmpeg's own names
 /// are accepted as themselves; the vendor's gl-transitions without an xfade twin map to the
@@ -129,35 +129,33 @@ pub(super) fn args_with_script(plan: &Plan, script: &str, output: &str) -> Vec<S
         a.push(input.path.to_string_lossy().into_owned());
     }
     a.extend([SCRIPT_ARG.into(), script.into()]);
-    a.extend(
-        [
-            "-map", "[vout]", "-map", "[aout]", "-c:v", "libx264", "-preset", "veryfast",
-        ]
-        .map(String::from),
-    );
-    match plan.bitrate_kbps {
-        Some(b) => a.extend([
-            "-b:v".into(),
-            format!("{b}k"),
-            "-maxrate".into(),
-            format!("{}k", b * 2),
-            "-bufsize".into(),
-            format!("{}k", b * 2),
-        ]),
-        None => a.extend(["-crf".into(), "23".into()]),
+    if plan.streams != Streams::Audio {
+        a.extend(["-map".into(), "[vout]".into()]);
     }
-    a.extend(["-pix_fmt", "yuv420p", "-r"].map(String::from));
-    a.push(format!("{n}/{d}"));
+    if plan.streams != Streams::Video {
+        a.extend(["-map".into(), "[aout]".into()]);
+    }
+    if plan.streams != Streams::Audio {
+        a.extend(["-c:v", "libx264", "-preset", "veryfast"].map(String::from));
+        match plan.bitrate_kbps {
+            Some(b) => a.extend([
+                "-b:v".into(),
+                format!("{b}k"),
+                "-maxrate".into(),
+                format!("{}k", b * 2),
+                "-bufsize".into(),
+                format!("{}k", b * 2),
+            ]),
+            None => a.extend(["-crf".into(), "23".into()]),
+        }
+        a.extend(["-pix_fmt", "yuv420p", "-r"].map(String::from));
+        a.push(format!("{n}/{d}"));
+    }
+    if plan.streams != Streams::Video {
+        a.extend(["-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2"].map(String::from));
+    }
     a.extend(
         [
-            "-c:a",
-            "aac",
-            "-b:a",
-            "128k",
-            "-ar",
-            "48000",
-            "-ac",
-            "2",
             "-movflags",
             "+faststart",
             "-f",
@@ -175,10 +173,24 @@ pub(super) fn args_with_script(plan: &Plan, script: &str, output: &str) -> Vec<S
 /// The filter graph. `ass` is the caption file name (used only when the plan has captions).
 pub(super) fn script(plan: &Plan, ass: &str) -> String {
     let mut g = String::new();
+    if plan.streams != Streams::Audio {
+        video(&mut g, plan, ass);
+    }
+    if plan.streams != Streams::Video {
+        audio(&mut g, plan);
+    }
+    // Statements end in `;`; one after the last would be an empty filter.
+    let end = g.trim_end().trim_end_matches(';').len();
+    g.truncate(end);
+    g.push('\n');
+    g
+}
+
+fn video(g: &mut String, plan: &Plan, ass: &str) {
     let (n, d) = plan.fps;
     let total = plan.frames;
     for (i, l) in plan.layers.iter().enumerate() {
-        clip_chain(&mut g, plan, i, l);
+        clip_chain(g, plan, i, l);
     }
     // Runs: consecutive layers of one track that follow each other with the same box.
     let mut runs: Vec<Run> = Vec::new();
@@ -207,7 +219,7 @@ pub(super) fn script(plan: &Plan, ass: &str) -> String {
         }
     }
     for (k, r) in runs.iter().enumerate() {
-        run_chain(&mut g, plan, k, r);
+        run_chain(g, plan, k, r);
     }
     // Base: the bottom track's runs with black gaps when they all cover the full frame.
     let full = |r: &Run| {
@@ -242,7 +254,7 @@ pub(super) fn script(plan: &Plan, ass: &str) -> String {
         );
     };
     if base_runs.is_empty() {
-        black(&mut g, total, "base");
+        black(g, total, "base");
     } else {
         let mut pieces = Vec::new();
         let mut cursor = 0;
@@ -250,7 +262,7 @@ pub(super) fn script(plan: &Plan, ass: &str) -> String {
             let r = &runs[*k];
             if r.start > cursor {
                 let label = format!("gap{k}");
-                black(&mut g, r.start - cursor, &label);
+                black(g, r.start - cursor, &label);
                 pieces.push(label);
             }
             pieces.push(format!("run{k}"));
@@ -286,8 +298,6 @@ pub(super) fn script(plan: &Plan, ass: &str) -> String {
         format!("ass=filename={ass},")
     };
     let _ = writeln!(g, "[{last}]{captions}format=yuv420p[vout];");
-    audio(&mut g, plan);
-    g
 }
 
 struct Run {

@@ -204,6 +204,11 @@ pub async fn plan(
     out: &OutputSpec,
 ) -> Result<Plan, RenderError> {
     check(timeline)?;
+    if run::which("ffprobe").is_none() {
+        return Err(RenderError::MissingTool(
+            "ffprobe is not installed (apt-get install ffmpeg)".to_owned(),
+        ));
+    }
     let mut facts = HashMap::new();
     for source in timeline.sources() {
         let path = sources.get(source).ok_or_else(|| RenderError::Source {
@@ -218,7 +223,7 @@ pub async fn plan(
             })?;
         facts.insert(source.clone(), (path.clone(), info));
     }
-    let font = subtitles::cjk_font_dir();
+    let font = subtitles::cjk_font();
     plan::resolve(timeline, &facts, out, font)
 }
 
@@ -231,6 +236,22 @@ pub async fn execute(
     progress: &(dyn Fn(u8) + Send + Sync),
 ) -> Result<(), RenderError> {
     run::execute(plan, output, progress).await
+}
+
+/// The renderer's prerequisites that are not installed (ffmpeg, ffprobe, a CJK font for
+/// captions), each with the package that provides it; empty when all are there. For a warning
+/// when the server starts.
+pub fn missing_prerequisites() -> Vec<String> {
+    let mut missing = Vec::new();
+    for tool in ["ffmpeg", "ffprobe"] {
+        if run::which(tool).is_none() {
+            missing.push(format!("{tool} (apt-get install ffmpeg)"));
+        }
+    }
+    if subtitles::cjk_font().is_none() {
+        missing.push("a CJK font for captions (apt-get install fonts-wqy-zenhei)".to_owned());
+    }
+    missing
 }
 
 /// How a source is named in messages.

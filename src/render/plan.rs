@@ -40,7 +40,23 @@ pub struct Plan {
     pub(super) captions: Vec<Caption>,
     /// Font family for captions (a CJK font), when captions exist.
     pub(super) font: Option<String>,
+    pub(super) streams: Streams,
 }
+
+/// Which streams one ffmpeg run of the plan produces (segments are video-only, the audio of a
+/// segmented render is one audio-only run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Streams {
+    Both,
+    Video,
+    Audio,
+}
+
+/// Above this many inputs the video renders in segments: ffmpeg opens and decodes every input
+/// of a run at once.
+const SEGMENT_INPUTS: usize = 40;
+/// Inputs per segment aimed at when cutting.
+const SEGMENT_TARGET: usize = 20;
 
 /// One `-i` of the ffmpeg command.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +136,105 @@ impl Plan {
         self.frames as f64 * self.fps.1 as f64 / self.fps.0 as f64
     }
 
+    /// Segments for a long timeline: `(first frame, video-only plan)` cut at frames no clip or
+    /// transition spans, each with about [`SEGMENT_TARGET`] inputs; empty when the plan has
+    /// at most [`SEGMENT_INPUTS`] inputs or no clean cut. Captions are split at the cuts.
+    pub(super) fn segments(&self) -> Vec<(u64, Plan)> {
+        if self.inputs.len() <= SEGMENT_INPUTS {
+            return Vec::new();
+        }
+        let clean = |c: u64| !self.layers.iter().any(|l| l.start < c && c < l.end);
+        let mut order: Vec<&Layer> = self.layers.iter().collect();
+        order.sort_by_key(|l| l.start);
+        let mut cuts = vec![0];
+        let mut count = 0;
+        for l in order {
+            if count >= SEGMENT_TARGET && l.start > *cuts.last().unwrap_or(&0) && clean(l.start) {
+                cuts.push(l.start);
+                count = 0;
+            }
+            count += 1;
+        }
+        if cuts.len() < 2 {
+            return Vec::new();
+        }
+        cuts.push(self.frames);
+        cuts.windows(2)
+            .map(|w| {
+                let (a, b) = (w[0], w[1]);
+                let layers = self
+                    .layers
+                    .iter()
+                    .filter(|l| l.start >= a && l.start < b)
+                    .map(|l| Layer {
+                        start: l.start - a,
+                        end: l.end - a,
+                        ..l.clone()
+                    })
+                    .collect();
+                let captions = self
+                    .captions
+                    .iter()
+                    .filter(|c| c.start < b && c.end > a)
+                    .map(|c| Caption {
+                        start: c.start.max(a) - a,
+                        end: c.end.min(b) - a,
+                        ..c.clone()
+                    })
+                    .collect();
+                (
+                    a,
+                    self.subset(b - a, layers, Vec::new(), captions, Streams::Video),
+                )
+            })
+            .collect()
+    }
+
+    /// The audio alone, for a segmented render.
+    pub(super) fn audio_only(&self) -> Plan {
+        self.subset(
+            self.frames,
+            Vec::new(),
+            self.sounds.clone(),
+            Vec::new(),
+            Streams::Audio,
+        )
+    }
+
+    /// A plan over some of this plan's layers and sounds, with only their inputs.
+    fn subset(
+        &self,
+        frames: u64,
+        mut layers: Vec<Layer>,
+        mut sounds: Vec<Sound>,
+        captions: Vec<Caption>,
+        streams: Streams,
+    ) -> Plan {
+        let mut inputs = Vec::new();
+        let mut map = HashMap::new();
+        let mut take = |i: usize| {
+            *map.entry(i).or_insert_with(|| {
+                inputs.push(self.inputs[i].clone());
+                inputs.len() - 1
+            })
+        };
+        for l in &mut layers {
+            l.input = take(l.input);
+        }
+        for s in &mut sounds {
+            s.input = take(s.input);
+        }
+        Plan {
+            frames,
+            inputs,
+            layers,
+            sounds,
+            captions,
+            streams,
+            ..self.clone()
+        }
+    }
+
     /// Total audio samples (the audio is padded or cut to the video's length).
     pub(super) fn samples(&self) -> u64 {
         frames_to_samples(self.frames, self.fps)
@@ -175,6 +290,19 @@ impl Plan {
         }
         for c in &self.captions {
             let _ = writeln!(s, "text: frames [{}, {}) {:?}", c.start, c.end, c.text);
+        }
+        let segments = self.segments();
+        if !segments.is_empty() {
+            let _ = writeln!(
+                s,
+                "rendered in {} video segments (first frames {}), audio once, joined with the concat demuxer",
+                segments.len(),
+                segments
+                    .iter()
+                    .map(|(a, _)| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
         let _ = writeln!(s, "\nffmpeg {}", graph::args(self, "OUTPUT.mp4").join(" "));
         let _ = writeln!(
@@ -267,6 +395,7 @@ pub(super) fn resolve(
         sounds: Vec::new(),
         captions: Vec::new(),
         font: None,
+        streams: Streams::Both,
     };
     let mut visual_track = 0;
     for track in layout.tracks.iter().filter(|t| !t.other) {

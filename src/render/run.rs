@@ -12,12 +12,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
-use super::plan::Plan;
+use super::plan::{Plan, Streams};
 use super::{RenderError, graph, subtitles};
 
 /// Longest silence on ffmpeg's progress pipe before the render counts as stalled.
@@ -41,7 +42,6 @@ pub(super) async fn execute(
     output: &Path,
     progress: &(dyn Fn(u8) + Send + Sync),
 ) -> Result<(), RenderError> {
-    let io = |what: &str, e: std::io::Error| RenderError::Failed(format!("{what}: {e}"));
     let dir = match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -52,13 +52,130 @@ pub(super) async fn execute(
         .ok_or_else(|| RenderError::Failed("the output path has no file name".to_owned()))?
         .to_string_lossy()
         .into_owned();
+    if which("ffmpeg").is_none() {
+        return Err(RenderError::MissingTool(
+            "ffmpeg is not installed (apt-get install ffmpeg)".to_owned(),
+        ));
+    }
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let (script, ass, part) = (
-        format!(".render-{id}.graph"),
-        format!(".render-{id}.ass"),
-        format!(".{name}.{id}.part"),
-    );
-    let cleanup = Cleanup(vec![dir.join(&script), dir.join(&ass), dir.join(&part)]);
+    let part = format!(".{name}.{id}.part");
+    let mut cleanup = Cleanup(vec![dir.join(&part)]);
+    let segments = plan.segments();
+    if segments.is_empty() {
+        run_plan(plan, &dir, &id, &part, &mut cleanup, progress).await?;
+    } else {
+        // Video in segments, audio once for the whole timeline, then one stream copy: the
+        // share of each step in the progress is its share of the frames (audio ~5 %).
+        let total = plan.frames().max(1) as f64;
+        let reported = AtomicU8::new(0);
+        let report = |from: f64, share: f64| {
+            let reported = &reported;
+            move |p: u8| {
+                let overall = (from + share * f64::from(p) / 100.0).min(99.0) as u8;
+                if reported.fetch_max(overall, Ordering::Relaxed) < overall {
+                    progress(overall);
+                }
+            }
+        };
+        let mut list = String::new();
+        for (k, (first, seg)) in segments.iter().enumerate() {
+            let seg_file = format!(".render-{id}-{k}.mp4");
+            cleanup.0.push(dir.join(&seg_file));
+            let from = *first as f64 / total * 95.0;
+            let share = seg.frames() as f64 / total * 95.0;
+            run_plan(
+                seg,
+                &dir,
+                &format!("{id}-{k}"),
+                &seg_file,
+                &mut cleanup,
+                &report(from, share),
+            )
+            .await?;
+            list.push_str(&format!("file '{seg_file}'\n"));
+        }
+        let audio_file = format!(".render-{id}-audio.m4a");
+        cleanup.0.push(dir.join(&audio_file));
+        run_plan(
+            &plan.audio_only(),
+            &dir,
+            &format!("{id}-audio"),
+            &audio_file,
+            &mut cleanup,
+            &report(95.0, 4.0),
+        )
+        .await?;
+        let list_file = format!(".render-{id}.concat");
+        cleanup.0.push(dir.join(&list_file));
+        tokio::fs::write(dir.join(&list_file), list)
+            .await
+            .map_err(|e| io("writing the segment list", e))?;
+        let args: Vec<String> = [
+            "-hide_banner",
+            "-nostdin",
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            &list_file,
+            "-i",
+            &audio_file,
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+            "-progress",
+            "pipe:1",
+            "-nostats",
+            &part,
+        ]
+        .map(String::from)
+        .to_vec();
+        ffmpeg(
+            "joining the segments",
+            &dir,
+            &args,
+            plan.duration_secs(),
+            &|_| {},
+        )
+        .await?;
+    }
+    let part_path = dir.join(&part);
+    let file = std::fs::File::open(&part_path).map_err(|e| io("opening the output", e))?;
+    file.sync_all().map_err(|e| io("syncing the output", e))?;
+    std::fs::rename(&part_path, output).map_err(|e| io("renaming the output into place", e))?;
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    drop(cleanup);
+    Ok(())
+}
+
+fn io(what: &str, e: std::io::Error) -> RenderError {
+    RenderError::Failed(format!("{what}: {e}"))
+}
+
+/// Writes the plan's graph (and captions) next to the output and runs ffmpeg into `out`.
+async fn run_plan(
+    plan: &Plan,
+    dir: &Path,
+    id: &str,
+    out: &str,
+    cleanup: &mut Cleanup,
+    progress: &(dyn Fn(u8) + Send + Sync),
+) -> Result<(), RenderError> {
+    let (script, ass) = (format!(".render-{id}.graph"), format!(".render-{id}.ass"));
+    cleanup.0.extend([dir.join(&script), dir.join(&ass)]);
     tokio::fs::write(dir.join(&script), graph::script(plan, &ass))
         .await
         .map_err(|e| io("writing the filter script", e))?;
@@ -67,7 +184,24 @@ pub(super) async fn execute(
             .await
             .map_err(|e| io("writing the captions", e))?;
     }
-    let args = graph::args_with_script(plan, &script, &part);
+    let args = graph::args_with_script(plan, &script, out);
+    let step = match plan.streams {
+        Streams::Both => "render".to_owned(),
+        Streams::Video => format!("video segment {id}"),
+        Streams::Audio => "audio".to_owned(),
+    };
+    ffmpeg(&step, dir, &args, plan.duration_secs(), progress).await
+}
+
+/// Runs ffmpeg in `dir` with `-progress pipe:1` among `args`, reporting 0..=99 against
+/// `duration` seconds of output, under the stall watchdog and the overall timeout.
+async fn ffmpeg(
+    step: &str,
+    dir: &Path,
+    args: &[String],
+    duration: f64,
+    progress: &(dyn Fn(u8) + Send + Sync),
+) -> Result<(), RenderError> {
     let mut cmd = match which("setpriv") {
         Some(setpriv) => {
             let mut c = Command::new(setpriv);
@@ -76,18 +210,13 @@ pub(super) async fn execute(
         }
         None => Command::new("ffmpeg"),
     };
-    cmd.args(&args)
-        .current_dir(&dir)
+    cmd.args(args)
+        .current_dir(dir)
         .process_group(0)
         .kill_on_drop(true)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    if which("ffmpeg").is_none() {
-        return Err(RenderError::MissingTool(
-            "ffmpeg is not installed (apt-get install ffmpeg)".to_owned(),
-        ));
-    }
     let mut child = cmd.spawn().map_err(|e| io("starting ffmpeg", e))?;
     let stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
@@ -105,8 +234,8 @@ pub(super) async fn execute(
         }
         String::from_utf8_lossy(&keep).into_owned()
     });
-    let total_us = (plan.duration_secs() * 1e6).max(1.0);
-    let limit = Duration::from_secs(600) + Duration::from_secs_f64(plan.duration_secs() * 20.0);
+    let total_us = (duration * 1e6).max(1.0);
+    let limit = Duration::from_secs(600) + Duration::from_secs_f64(duration * 20.0);
     let watch = async {
         let mut lines = BufReader::new(stdout).lines();
         let mut last = 0u8;
@@ -157,17 +286,9 @@ pub(super) async fn execute(
             .unwrap_or("no error output")
             .replace(&*dir.to_string_lossy(), "<dir>");
         return Err(RenderError::Failed(format!(
-            "ffmpeg exited with {status}: {msg}"
+            "ffmpeg ({step}) exited with {status}: {msg}"
         )));
     }
-    let part_path = dir.join(&part);
-    let file = std::fs::File::open(&part_path).map_err(|e| io("opening the output", e))?;
-    file.sync_all().map_err(|e| io("syncing the output", e))?;
-    std::fs::rename(&part_path, output).map_err(|e| io("renaming the output into place", e))?;
-    if let Ok(d) = std::fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    drop(cleanup);
     Ok(())
 }
 

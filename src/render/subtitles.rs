@@ -54,7 +54,7 @@ const CJK_FONTS: &[(&str, &str)] = &[
 ];
 
 /// The family name of an installed CJK font, if any.
-pub fn cjk_font_dir() -> Option<String> {
+pub fn cjk_font() -> Option<String> {
     CJK_FONTS
         .iter()
         .find(|(file, _)| Path::new(file).exists())
