@@ -106,21 +106,10 @@ pub static METRICS: LazyLock<RenderMetrics> = LazyLock::new(|| RenderMetrics {
     seconds: Histogram::new(exponential_buckets(0.05, 2.0, 16)),
 });
 
-/// Logs a clear warning for each of ffmpeg and ffprobe that cannot be run: producing jobs
-/// then fail with the renderer's message naming it.
-pub async fn warn_missing_tools() {
-    for tool in ["ffmpeg", "ffprobe"] {
-        let ran = tokio::process::Command::new(tool)
-            .arg("-version")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .await;
-        if !ran.is_ok_and(|s| s.success()) {
-            tracing::warn!(
-                tool,
-                "{tool} is not installed or not on PATH: producing jobs will fail until it is (apt-get install ffmpeg)"
-            );
-        }
+/// Logs a clear warning for each renderer prerequisite that is missing: producing jobs then
+/// fail with the renderer's message naming it.
+pub fn warn_missing_tools() {
+    for missing in crate::render::missing_prerequisites() {
+        tracing::warn!(%missing, "a renderer prerequisite is not installed: producing jobs that need it will fail until it is");
     }
 }
