@@ -422,3 +422,35 @@ def test_metrics_count_renders(jobs, server):
     assert "openice_render_queue_depth" in text
     assert 'openice_renders_total{status="Success"}' in text
     assert "openice_render_seconds_count" in text
+
+
+def test_missing_ffmpeg_is_warned_at_start_and_fails_jobs_with_that_message(make_server, clip, monkeypatch):
+    import conftest
+
+    srv = make_server()
+    creds = srv.create_account()
+    api = Api(srv.endpoint, creds, "v3")
+    url = f"oss://nofx-{secrets.token_hex(4)}/clip.mp4"
+    srv.put_media(clip, url, account=creds.account_id)
+    media_id = api.register_media(input_url=url).raw["MediaId"]
+    wait_probed(api, media_id, server=srv)
+    assert srv.stop() == 0
+    clean_env = conftest._clean_env
+    monkeypatch.setattr(conftest, "_clean_env", lambda **extra: {**clean_env(**extra), "PATH": "/nonexistent"})
+    srv.restart()
+    log = srv.log_text()
+    warned = [line for line in log.splitlines() if "prerequisite is not installed" in line]
+    assert any("missing=ffmpeg" in line for line in warned), log
+    assert any("missing=ffprobe" in line for line in warned), log
+    api = Api(srv.endpoint, creds, "v3")
+    r = api.call("submit_media_producing_job", ice.SubmitMediaProducingJobRequest(
+        timeline=timeline({"MediaId": media_id, "Out": 1}),
+        output_media_config=json.dumps({"MediaURL": url.replace("clip.mp4", "out.mp4")}))).raw
+    end = time.monotonic() + JOB_DEADLINE
+    while (job := api.call("get_media_producing_job", ice.GetMediaProducingJobRequest(job_id=r["JobId"])).raw[
+        "MediaProducingJob"
+    ])["Status"] not in ("Success", "Failed"):
+        assert time.monotonic() < end, job
+        time.sleep(0.05)
+    assert job["Status"] == "Failed", job
+    assert "not installed" in job["Message"] and "ff" in job["Message"], job
