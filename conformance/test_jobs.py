@@ -454,3 +454,15 @@ def test_missing_ffmpeg_is_warned_at_start_and_fails_jobs_with_that_message(make
         time.sleep(0.05)
     assert job["Status"] == "Failed", job
     assert "not installed" in job["Message"] and "ff" in job["Message"], job
+
+
+def test_two_render_workers_share_the_queue(make_server, clip):
+    srv = make_server("--render-workers", "2")
+    j = Jobs(srv, clip)
+    ids = [j.submit(timeline=j.two_clips())["JobId"] for _ in range(4)]
+    done = [j.wait(i)[0] for i in ids]
+    assert [d["Status"] for d in done] == ["Success"] * 4, done
+    media = {d["MediaId"] for d in done}
+    assert len(media) == 4
+    for m in media:
+        assert j.api.get_media(media_id=m).raw["MediaInfo"]["MediaId"] == m
