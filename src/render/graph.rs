@@ -329,6 +329,9 @@ fn clip_chain(g: &mut String, plan: &Plan, i: usize, l: &Layer) {
         ",format=yuv420p".to_owned()
     };
     match (l.fit, &l.backdrop) {
+        _ if l.source_size == Some((w, h)) => {
+            let _ = writeln!(g, "setsar=1{alpha}[c{i}];");
+        }
         (Fit::Fill, _) => {
             let _ = writeln!(g, "scale={w}:{h},setsar=1{alpha}[c{i}];");
         }

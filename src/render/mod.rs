@@ -18,6 +18,7 @@ mod subtitles;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use futures_util::StreamExt;
 use serde_json::Value;
 
 use crate::domain::timeline::{ClipSource, Timeline};
@@ -37,6 +38,9 @@ pub struct OutputSpec {
     /// `OutputMediaConfig.MaxDuration` (the Timeline's own `MaxDuration` also applies).
     pub max_duration: Option<f64>,
 }
+
+/// ffprobe runs at once while planning.
+const PROBES_AT_ONCE: usize = 4;
 
 /// Output size limits (vendor: each side in [128, 4096], the shorter side at most 2160).
 pub const MIN_SIDE: u32 = 128;
@@ -209,8 +213,8 @@ pub async fn plan(
             "ffprobe is not installed (apt-get install ffmpeg)".to_owned(),
         ));
     }
-    let mut facts = HashMap::new();
-    for source in timeline.sources() {
+    // Distinct sources are probed a few at a time: on a long timeline the probes add up.
+    let probes = timeline.sources().into_iter().map(|source| async move {
         let path = sources.get(source).ok_or_else(|| RenderError::Source {
             source: source_name(source),
             message: "no local file for this source".to_owned(),
@@ -221,8 +225,14 @@ pub async fn plan(
                 source: source_name(source),
                 message,
             })?;
-        facts.insert(source.clone(), (path.clone(), info));
-    }
+        Ok::<_, RenderError>((source.clone(), (path.clone(), info)))
+    });
+    let facts: HashMap<_, _> = futures_util::stream::iter(probes)
+        .buffer_unordered(PROBES_AT_ONCE)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
     let font = subtitles::cjk_font();
     plan::resolve(timeline, &facts, out, font)
 }

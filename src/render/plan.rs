@@ -20,6 +20,8 @@ use crate::domain::timeline::{ClipSource, Timeline};
 pub const SAMPLE_RATE: u64 = 48_000;
 /// Output rate when neither `Video.Fps` nor any video source gives one.
 const DEFAULT_FPS: (u32, u32) = (25, 1);
+/// Frames read past a clip's end, so `-t` rounding never loses its last frame.
+const INPUT_MARGIN_FRAMES: f64 = 3.0;
 /// Output size when no source has a picture and none is configured.
 const DEFAULT_SIZE: (u32, u32) = (1280, 720);
 
@@ -108,6 +110,8 @@ pub(super) struct Layer {
     pub fit: Fit,
     pub opacity: f64,
     pub backdrop: Backdrop,
+    /// The source's displayed size: a clip already at its box's size is not scaled.
+    pub source_size: Option<(u32, u32)>,
     /// An xfade into the next layer of the same track: (xfade name, overlap frames).
     pub transition: Option<(&'static str, u64)>,
 }
@@ -434,8 +438,9 @@ pub(super) fn resolve(
                 path: std::path::absolute(path).unwrap_or_else(|_| path.clone()),
                 image: placed.image || src.image,
                 seek: placed.source_in,
-                // One extra second: the graph cuts to the exact frame and sample.
-                length: span_secs * speed + 1.0,
+                // A few frames more than needed (never decode much more): the graph cuts to
+                // the exact frame and sample, and holds the last frame if the source is short.
+                length: span_secs * speed + INPUT_MARGIN_FRAMES * fps.1 as f64 / fps.0 as f64,
             });
             if wants_video {
                 let (rect, fit) = geometry(value, src, canvas, &name)?;
@@ -450,6 +455,7 @@ pub(super) fn resolve(
                     fit,
                     opacity: opacity(value, &name)?,
                     backdrop: backdrop(value, rect, &name)?,
+                    source_size: src.width.zip(src.height),
                     transition: placed.transition.map(|_| (transition_name(value), 0)),
                 });
                 for caption in subtitles::text_effects(value, start, end, fps, &name)? {
@@ -736,7 +742,7 @@ mod tests {
         assert_eq!(p.frames(), 210);
         assert_eq!(p.duration_secs(), 7.0);
         assert_eq!(p.inputs[0].seek, 1.0);
-        assert_eq!(p.inputs[1].length, 2.0 * 2.0 + 1.0);
+        assert_eq!(p.inputs[1].length, 2.0 * 2.0 + 0.1);
         assert_eq!(p.sounds[2].start, 6 * SAMPLE_RATE);
         assert_eq!(p.samples(), 7 * SAMPLE_RATE);
     }
