@@ -2,6 +2,8 @@
 //! renders it, verifies the output against the plan, registers the output media and ends
 //! the job (project status and callback in the same transaction).
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
@@ -15,7 +17,7 @@ use crate::actions::jobs::{Sources, job_sources};
 use crate::domain::job::{Job, JobOutcome};
 use crate::domain::media::{self, MediaInfo, MediaSource, MediaStatus, MediaType};
 use crate::domain::now_micros;
-use crate::domain::timeline::Timeline;
+use crate::domain::timeline::{ClipSource, Timeline};
 use crate::media::probe;
 use crate::render::{self, OutputSpec, Plan, RenderError};
 use crate::store::MediaKey;
@@ -130,13 +132,7 @@ impl RenderWorker {
         let progress = Arc::new(AtomicU8::new(0));
         let started = Instant::now();
         let rendered = {
-            let reported = progress.clone();
-            let render = async move {
-                let plan = render::plan(&timeline, &sources, &spec).await?;
-                let report = move |p: u8| reported.store(p.min(99), Ordering::Relaxed);
-                render::execute(&plan, &output, &report).await?;
-                Ok::<Plan, RenderError>(plan)
-            };
+            let render = run_render(timeline, sources, spec, output, progress.clone());
             let heartbeat = async {
                 loop {
                     tokio::time::sleep(HEARTBEAT).await;
@@ -291,6 +287,42 @@ impl RenderWorker {
             .map_err(err)?;
         self.ctx.probe_wakeup.notify_one();
         Ok(())
+    }
+}
+
+/// Plans and renders on a blocking thread that drives the renderer's future itself: that
+/// future is not `Send` for every lifetime (it borrows into its concurrent probes), so it
+/// cannot be awaited inside a worker task. Dropping the returned future cancels the render
+/// (the renderer kills ffmpeg when its future is dropped).
+async fn run_render(
+    timeline: Timeline,
+    sources: HashMap<ClipSource, PathBuf>,
+    spec: OutputSpec,
+    output: PathBuf,
+    progress: Arc<AtomicU8>,
+) -> Result<Plan, RenderError> {
+    let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::runtime::Handle::current();
+    let task = tokio::task::spawn_blocking(move || {
+        handle.block_on(async move {
+            let render = async {
+                let plan = render::plan(&timeline, &sources, &spec).await?;
+                let report = move |p: u8| progress.store(p.min(99), Ordering::Relaxed);
+                render::execute(&plan, &output, &report).await?;
+                Ok::<Plan, RenderError>(plan)
+            };
+            tokio::select! {
+                r = render => Some(r),
+                _ = cancelled => None,
+            }
+        })
+    });
+    let outcome = task.await;
+    drop(cancel);
+    match outcome {
+        Ok(Some(r)) => r,
+        Ok(None) => Err(RenderError::Failed("the render was cancelled".to_owned())),
+        Err(e) => Err(RenderError::Failed(format!("the render task failed: {e}"))),
     }
 }
 
