@@ -174,6 +174,36 @@ impl Deliverer {
         Deliverer { ctx, client }
     }
 
+    /// One try of one delivery; the row goes when it succeeds or was the last try.
+    async fn attempt(&self, d: Delivery, now: Micros) -> Result<(), String> {
+        let store = &self.ctx.store;
+        let retry_at = now + backoff(d.attempts + 1).as_micros() as i64;
+        // Counting the attempt first keeps a crash from retrying without backoff, and lets
+        // only one server take each attempt.
+        if !store
+            .reschedule_delivery(&d, retry_at)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            return Ok(());
+        }
+        let tries = d.attempts + 1;
+        match self.post(&d).await {
+            Ok(()) => tracing::info!(url = %d.url, "callback delivered"),
+            Err(e) if tries >= MAX_ATTEMPTS => {
+                tracing::warn!(url = %d.url, error = %e, tries, "callback dropped after its last try")
+            }
+            Err(e) => {
+                tracing::info!(url = %d.url, error = %e, tries, "callback failed; retrying later");
+                return Ok(());
+            }
+        }
+        store
+            .delete_delivery(&d.delivery_id)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     async fn post(&self, d: &Delivery) -> Result<(), String> {
         let mut request = hyper::Request::post(&d.url).header("content-type", "application/json");
         if let Some(key) = &d.auth_key {
@@ -218,36 +248,10 @@ impl Worker for Deliverer {
         if due.is_empty() {
             return Ok(WorkerState::Idle);
         }
-        for d in due {
-            let retry_at: Micros = now + backoff(d.attempts + 1).as_micros() as i64;
-            // Counting the attempt first keeps a crash from retrying without backoff, and
-            // lets one server only take each attempt.
-            if !store
-                .reschedule_delivery(&d, retry_at)
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                continue;
-            }
-            match self.post(&d).await {
-                Ok(()) => {
-                    tracing::info!(url = %d.url, "callback delivered");
-                    store
-                        .delete_delivery(&d.delivery_id)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                Err(e) if d.attempts + 1 >= MAX_ATTEMPTS => {
-                    tracing::warn!(url = %d.url, error = %e, attempts = d.attempts + 1, "callback dropped after its last try");
-                    store
-                        .delete_delivery(&d.delivery_id)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                Err(e) => {
-                    tracing::info!(url = %d.url, error = %e, attempts = d.attempts + 1, "callback failed; retrying later");
-                }
-            }
+        // One slow receiver must not hold up the others: a round's POSTs run together.
+        let attempts = due.into_iter().map(|d| self.attempt(d, now));
+        for result in futures_util::future::join_all(attempts).await {
+            result?;
         }
         Ok(WorkerState::Busy)
     }

@@ -83,6 +83,7 @@ impl RenderWorker {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(job_id = %job.job_id))]
     async fn run(&self, job: Job, must_exit: &mut watch::Receiver<bool>) -> Result<(), String> {
         let timeline = match Timeline::parse(&job.timeline) {
             Ok(t) => t,
