@@ -818,6 +818,28 @@ mod tests {
         assert_eq!(p.frames(), 100);
     }
 
+    /// The job worker spawns these futures onto the runtime.
+    #[test]
+    fn plan_and_execute_futures_are_send() {
+        fn send<T: Send>(_: T) {}
+        let p = resolve_with(
+            r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a"}]}]}"#,
+            &[("a", video(160, 120, 1.0))],
+            &OutputSpec::default(),
+        );
+        send(super::super::execute(
+            &p,
+            std::path::Path::new("out.mp4"),
+            &|_| {},
+        ));
+        let t = Timeline::parse("{}").unwrap();
+        send(super::super::plan(
+            &t,
+            &HashMap::new(),
+            &OutputSpec::default(),
+        ));
+    }
+
     #[test]
     fn output_defaults_and_limits() {
         let p = resolve_with(
