@@ -381,6 +381,12 @@ pub(super) fn resolve(
             .max()
     });
     let frames = to_frame(total, fps);
+    if frames == 0 {
+        return Err(invalid(
+            "Timeline",
+            "renders to no frames: its total duration is shorter than one frame",
+        ));
+    }
     let canvas = Rect {
         x: 0,
         y: 0,
@@ -838,6 +844,24 @@ mod tests {
             &HashMap::new(),
             &OutputSpec::default(),
         ));
+    }
+
+    #[test]
+    fn a_timeline_shorter_than_a_frame_is_refused() {
+        let t = Timeline::parse(
+            r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a","Out":0.01}]}]}"#,
+        )
+        .unwrap();
+        let facts = [(
+            ClipSource::MediaUrl("a".into()),
+            (PathBuf::from("/a"), video(160, 120, 1.0)),
+        )]
+        .into_iter()
+        .collect();
+        match resolve(&t, &facts, &OutputSpec::default(), None) {
+            Err(RenderError::Invalid { field, .. }) => assert_eq!(field, "Timeline"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
