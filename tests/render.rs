@@ -575,3 +575,55 @@ async fn a_dropped_render_kills_ffmpeg_and_cleans_up() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// ffmpeg dies with the process that started it, even when that is killed with SIGKILL (its
+/// parent-death signal; a closed progress pipe would also end it).
+#[test]
+fn ffmpeg_never_outlives_a_killed_renderer() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make(d, "red.mp4", "red", 1.0, None);
+    let timeline = d.join("t.json");
+    std::fs::write(
+        &timeline,
+        r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"red.mp4","Speed":0.1}]}]}"#,
+    )
+    .unwrap();
+    let mut cli = Command::new(env!("CARGO_BIN_EXE_openice"))
+        .args([
+            "render",
+            "--output-config",
+            r#"{"Width":1920,"Height":1080}"#,
+        ])
+        .arg("--timeline")
+        .arg(&timeline)
+        .arg("-o")
+        .arg(d.join("out.mp4"))
+        .current_dir(d)
+        .spawn()
+        .unwrap();
+    let ffmpeg_in_dir = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+            .filter(|e| std::fs::read_link(e.path().join("cwd")).is_ok_and(|c| c == d))
+            .any(|e| {
+                std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
+                    c.starts_with(b"ffmpeg") || c.windows(7).any(|w| w == b"/ffmpeg")
+                })
+            })
+    };
+    let started = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        ffmpeg_in_dir()
+    });
+    assert!(started, "ffmpeg did not start");
+    cli.kill().unwrap();
+    cli.wait().unwrap();
+    let gone = (0..50).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        !ffmpeg_in_dir()
+    });
+    assert!(gone, "ffmpeg outlived the renderer");
+}

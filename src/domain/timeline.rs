@@ -18,6 +18,9 @@
 //! * Clip `Type` and track `Type` are matched case-insensitively.
 //! * This parses resolved timelines: a template `Config` with `$...` placeholders in number
 //!   fields is rejected until its `ClipsParam` is applied.
+//! * A `Transition` effect on a clip overlaps the next automatically placed clip of the track
+//!   by its `Duration` (default 1 s), shortening the total; [`Timeline::layout`] gives the
+//!   renderer this same placement, so project `Duration` and rendered frames agree.
 //! * [`Timeline::to_frontend`] (WebSDK style, timeline.md §5) fills only absent values, using
 //!   the placement of [`Timeline::duration`]; a zero-length clip (unknown length) is written as
 //!   `TimelineOut = TimelineIn`, which [`Timeline::parse`] accepts when it is sent back.

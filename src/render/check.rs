@@ -121,6 +121,7 @@ fn check_clip(
         }
     }
     let audio_track = track_key == "AudioTracks";
+    super::plan::validate_clip(clip, at, !audio_track)?;
     for (e, effect) in effects(clip).enumerate() {
         let at = format!("{at}.Effects[{e}]");
         let Some(effect) = effect.as_object() else {
@@ -214,7 +215,10 @@ fn check_text(clip: &Map<String, Value>, at: &str) -> Result<(), RenderError> {
         }
     }
     match clip.get("Content") {
-        Some(Value::String(_)) => Ok(()),
+        Some(Value::String(_)) => {
+            super::subtitles::caption(clip, 0, 1, (25, 1), at)?;
+            Ok(())
+        }
         _ => Err(invalid(&format!("{at}.Content"), "must be a string")),
     }
 }

@@ -381,6 +381,12 @@ pub(super) fn resolve(
             .max()
     });
     let frames = to_frame(total, fps);
+    if frames == 0 {
+        return Err(invalid(
+            "Timeline",
+            "renders to no frames: its total duration is shorter than one frame",
+        ));
+    }
     let canvas = Rect {
         x: 0,
         y: 0,
@@ -496,6 +502,30 @@ pub(super) fn resolve(
         })?);
     }
     Ok(plan)
+}
+
+/// Checks a clip's fields the plan reads (geometry, opacity, backdrop, gains, fades, text
+/// styling) without any source facts, so a submit refuses them at once, naming the field.
+pub(super) fn validate_clip(
+    clip: &Map<String, Value>,
+    at: &str,
+    visual: bool,
+) -> Result<(), RenderError> {
+    volume(clip, at)?;
+    afades(clip, at)?;
+    if visual {
+        let canvas = Rect {
+            x: 0,
+            y: 0,
+            w: 1920,
+            h: 1080,
+        };
+        let (rect, _) = geometry(clip, &SourceInfo::default(), canvas, at)?;
+        opacity(clip, at)?;
+        backdrop(clip, rect, at)?;
+        subtitles::text_effects(clip, 0, 1, DEFAULT_FPS, at)?;
+    }
+    Ok(())
 }
 
 /// Sets each transition's overlap from the frames actually planned: the next layer of the
@@ -794,6 +824,46 @@ mod tests {
         assert_eq!(p.frames(), 100);
     }
 
+    /// The job worker spawns these futures onto the runtime.
+    #[test]
+    fn plan_and_execute_futures_are_send() {
+        fn send<T: Send>(_: T) {}
+        let p = resolve_with(
+            r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a"}]}]}"#,
+            &[("a", video(160, 120, 1.0))],
+            &OutputSpec::default(),
+        );
+        send(super::super::execute(
+            &p,
+            std::path::Path::new("out.mp4"),
+            &|_| {},
+        ));
+        let t = Timeline::parse("{}").unwrap();
+        send(super::super::plan(
+            &t,
+            &HashMap::new(),
+            &OutputSpec::default(),
+        ));
+    }
+
+    #[test]
+    fn a_timeline_shorter_than_a_frame_is_refused() {
+        let t = Timeline::parse(
+            r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a","Out":0.01}]}]}"#,
+        )
+        .unwrap();
+        let facts = [(
+            ClipSource::MediaUrl("a".into()),
+            (PathBuf::from("/a"), video(160, 120, 1.0)),
+        )]
+        .into_iter()
+        .collect();
+        match resolve(&t, &facts, &OutputSpec::default(), None) {
+            Err(RenderError::Invalid { field, .. }) => assert_eq!(field, "Timeline"),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn output_defaults_and_limits() {
         let p = resolve_with(
@@ -850,6 +920,22 @@ mod tests {
             (
                 r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a"}]}],"EffectTracks":[{"EffectTrackItems":[{"Type":"VFX","SubType":"blur"}]}]}"#,
                 "blur",
+            ),
+            (
+                r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a","Width":1.5}]}]}"#,
+                "VideoTracks[0].VideoTrackClips[0].Width must be a ratio",
+            ),
+            (
+                r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a","Opacity":2}]}]}"#,
+                "Opacity must be between 0 and 1",
+            ),
+            (
+                r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a","Width":10,"Height":10,"AdaptMode":"Zoom"}]}]}"#,
+                "AdaptMode must be",
+            ),
+            (
+                r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a"}]}],"SubtitleTracks":[{"SubtitleTrackClips":[{"Type":"Text","Content":"x","FontColor":"red"}]}]}"#,
+                "FontColor must be a colour",
             ),
         ] {
             let t = Timeline::parse(json).unwrap();
