@@ -291,10 +291,8 @@ impl RenderWorker {
     }
 }
 
-/// Plans and renders on a blocking thread that drives the renderer's future itself: that
-/// future is not `Send` for every lifetime (it borrows into its concurrent probes), so it
-/// cannot be awaited inside a worker task. Dropping the returned future cancels the render
-/// (the renderer kills ffmpeg when its future is dropped).
+/// Plans and renders; dropping the future cancels the render (the renderer kills ffmpeg
+/// when its future is dropped).
 async fn run_render(
     timeline: Timeline,
     sources: HashMap<ClipSource, PathBuf>,
@@ -302,29 +300,10 @@ async fn run_render(
     output: PathBuf,
     progress: Arc<AtomicU8>,
 ) -> Result<Plan, RenderError> {
-    let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::runtime::Handle::current();
-    let task = tokio::task::spawn_blocking(move || {
-        handle.block_on(async move {
-            let render = async {
-                let plan = render::plan(&timeline, &sources, &spec).await?;
-                let report = move |p: u8| progress.store(p.min(99), Ordering::Relaxed);
-                render::execute(&plan, &output, &report).await?;
-                Ok::<Plan, RenderError>(plan)
-            };
-            tokio::select! {
-                r = render => Some(r),
-                _ = cancelled => None,
-            }
-        })
-    });
-    let outcome = task.await;
-    drop(cancel);
-    match outcome {
-        Ok(Some(r)) => r,
-        Ok(None) => Err(RenderError::Failed("the render was cancelled".to_owned())),
-        Err(e) => Err(RenderError::Failed(format!("the render task failed: {e}"))),
-    }
+    let plan = render::plan(&timeline, &sources, &spec).await?;
+    let report = move |p: u8| progress.store(p.min(99), Ordering::Relaxed);
+    render::execute(&plan, &output, &report).await?;
+    Ok(plan)
 }
 
 /// Removes what a killed render of this output left next to it: its partial output
