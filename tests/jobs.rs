@@ -116,11 +116,19 @@ async fn a_job_killed_mid_render_succeeds_after_restart_with_one_output() {
         s.kill9();
         s.restart().await;
 
+        let mut progress = Vec::new();
         let done = wait_until(&s, "job end", Duration::from_secs(120), async || {
             let j = job(&s, &job_id).await;
+            if j["Status"] == "Processing" {
+                progress.push(j["Progress"].as_i64().unwrap());
+            }
             matches!(j["Status"].as_str(), Some("Success" | "Failed")).then_some(j)
         })
         .await;
+        // Progress never goes back (not even across the re-run) and stays below 100 until
+        // the output is verified.
+        assert!(progress.is_sorted(), "{progress:?}");
+        assert!(progress.iter().any(|p| (1..100).contains(p)), "{progress:?}");
         assert_eq!(done["Status"], "Success", "{done}");
         assert_eq!(done["Progress"], 100);
         let duration = done["Duration"].as_f64().unwrap();

@@ -30,8 +30,9 @@ pub trait JobStore {
         now: Micros,
         lease_until: Micros,
     ) -> StoreResult<Option<Job>>;
-    /// Marks a leased job `Processing` with `progress` and extends the lease; false when
-    /// `owner` no longer holds it.
+    /// Marks a leased job `Processing`, raises its progress to `progress` (a re-run after a
+    /// crash never shows it going back) and extends the lease; false when `owner` no longer
+    /// holds it.
     async fn renew_job(
         &self,
         job_id: &str,
@@ -414,7 +415,8 @@ macro_rules! impl_job_store {
                 progress: i64,
             ) -> StoreResult<bool> {
                 let done = sqlx::query(
-                    "UPDATE jobs SET status = 'Processing', lease_expiry = $3, progress = $4, \
+                    "UPDATE jobs SET status = 'Processing', lease_expiry = $3, \
+                     progress = CASE WHEN progress > $4 THEN progress ELSE $4 END, \
                      modified_time = $5 WHERE job_id = $1 AND lease_owner = $2",
                 )
                 .bind(job_id)
