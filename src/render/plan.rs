@@ -439,6 +439,16 @@ pub(super) fn resolve(
             if !wants_video && !wants_audio {
                 continue;
             }
+            if let Some(d) = src
+                .duration
+                .filter(|d| !placed.image && placed.source_in >= *d)
+            {
+                // Nothing to show or hold: the clip would have no first frame.
+                return Err(invalid(
+                    &format!("{name}.In"),
+                    &format!("is not before the end of its source ({d:.3} s)"),
+                ));
+            }
             let input = plan.inputs.len();
             plan.inputs.push(Input {
                 path: std::path::absolute(path).unwrap_or_else(|_| path.clone()),
@@ -847,7 +857,7 @@ mod tests {
     }
 
     #[test]
-    fn a_timeline_shorter_than_a_frame_is_refused() {
+    fn a_timeline_shorter_than_a_frame_or_an_in_point_past_the_source_is_refused() {
         let t = Timeline::parse(
             r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a","Out":0.01}]}]}"#,
         )
@@ -860,6 +870,16 @@ mod tests {
         .collect();
         match resolve(&t, &facts, &OutputSpec::default(), None) {
             Err(RenderError::Invalid { field, .. }) => assert_eq!(field, "Timeline"),
+            other => panic!("{other:?}"),
+        }
+        let t = Timeline::parse(
+            r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a","In":2,"Out":3}]}]}"#,
+        )
+        .unwrap();
+        match resolve(&t, &facts, &OutputSpec::default(), None) {
+            Err(RenderError::Invalid { field, .. }) => {
+                assert_eq!(field, "VideoTracks[0].VideoTrackClips[0].In")
+            }
             other => panic!("{other:?}"),
         }
     }
