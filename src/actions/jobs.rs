@@ -56,7 +56,7 @@ const EVENT_TYPES: &[&str] = &[
 ];
 
 /// A renderer's refusal of the caller's input, naming the field.
-pub(crate) fn render_refusal(e: RenderError, default_field: &str) -> ApiError {
+fn render_refusal(e: RenderError, default_field: &str) -> ApiError {
     match e {
         RenderError::Invalid { field, message } => ApiError::invalid(&field, message),
         RenderError::Source { source, message } => {
