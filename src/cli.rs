@@ -145,6 +145,9 @@ struct ServeArgs {
     /// Concurrent ffprobe runs.
     #[arg(long, env = "OPENICE_PROBE_WORKERS", default_value_t = 2)]
     probe_workers: usize,
+    /// Concurrent renders of producing jobs.
+    #[arg(long, env = "OPENICE_RENDER_WORKERS", default_value_t = 1)]
+    render_workers: usize,
     /// Requests served at once; more are answered 503 ServiceUnavailable.
     #[arg(long, env = "OPENICE_MAX_IN_FLIGHT", default_value_t = 1024)]
     max_in_flight: usize,
@@ -296,6 +299,7 @@ async fn serve(args: ServeArgs) -> CliResult {
             .filter(|h| !h.is_empty())
             .collect(),
         probe_workers: args.probe_workers.max(1),
+        render_workers: args.render_workers.max(1),
         max_body_bytes: args.max_body_bytes,
         max_nonces: args.max_nonces,
         max_in_flight: args.max_in_flight,

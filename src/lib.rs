@@ -10,6 +10,7 @@ pub mod actions;
 pub mod cli;
 pub mod domain;
 pub mod dump;
+pub mod jobs;
 pub mod media;
 pub mod protocol;
 pub mod render;

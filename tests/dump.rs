@@ -35,6 +35,7 @@ struct Reads {
     media_bytes: Vec<Vec<u8>>,
     categories: Value,
     templates: Value,
+    jobs: Vec<Value>,
 }
 
 fn strip(mut v: Value) -> Value {
@@ -59,7 +60,12 @@ async fn download(server: &Server, url: &str) -> Vec<u8> {
     out.stdout
 }
 
-async fn reads(server: &Server, project_ids: &[String], media_ids: &[String]) -> Reads {
+async fn reads(
+    server: &Server,
+    project_ids: &[String],
+    media_ids: &[String],
+    job_ids: &[String],
+) -> Reads {
     let mut projects = Vec::new();
     for id in project_ids {
         projects.push(strip(
@@ -88,6 +94,14 @@ async fn reads(server: &Server, project_ids: &[String], media_ids: &[String]) ->
     }
     let categories = strip(server.ok("GetCategories", &[]).await);
     let templates = strip(server.ok("ListTemplates", &[]).await);
+    let mut jobs = Vec::new();
+    for id in job_ids {
+        jobs.push(strip(
+            server
+                .ok("GetMediaProducingJob", &[("JobId", id.as_str())])
+                .await,
+        ));
+    }
     Reads {
         projects,
         total,
@@ -95,6 +109,7 @@ async fn reads(server: &Server, project_ids: &[String], media_ids: &[String]) ->
         media_bytes,
         categories,
         templates,
+        jobs,
     }
 }
 
@@ -105,6 +120,7 @@ fn assert_same(a: &Reads, b: &Reads, what: &str) {
     assert!(a.media_bytes == b.media_bytes, "{what}: file bytes differ");
     assert_eq!(a.categories, b.categories, "{what}: categories differ");
     assert_eq!(a.templates, b.templates, "{what}: templates differ");
+    assert_eq!(a.jobs, b.jobs, "{what}: producing jobs differ");
 }
 
 async fn dump(server: &Server, archive: &Path) {
@@ -203,6 +219,46 @@ async fn a_store_moves_between_backends_and_answers_the_same() {
             .await;
         project_ids.push(project_id(&created));
     }
+    // A producing job, finished, with its output registered as media.
+    let job = source
+        .ok(
+            "SubmitMediaProducingJob",
+            &[
+                ("ProjectId", project_ids[1].as_str()),
+                (
+                    "OutputMediaConfig",
+                    r#"{"MediaURL":"oss://dump-bucket/out/produced.mp4"}"#,
+                ),
+            ],
+        )
+        .await;
+    let job_ids = vec![job["JobId"].as_str().unwrap().to_string()];
+    let output_media = job["MediaId"].as_str().unwrap().to_string();
+    loop {
+        let got = source
+            .ok("GetMediaProducingJob", &[("JobId", &job_ids[0])])
+            .await;
+        let status = got["MediaProducingJob"]["Status"].clone();
+        if status == "Success" {
+            break;
+        }
+        assert_ne!(status, "Failed", "{got}");
+        assert!(Instant::now() < deadline, "job did not finish: {got}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    loop {
+        let info = source
+            .ok("GetMediaInfo", &[("MediaId", &output_media)])
+            .await;
+        if info["MediaInfo"]["MediaBasicInfo"]["Status"] == "Normal" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "output probe did not finish: {info}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let materials = format!(r#"{{"video":"{media_id}"}}"#);
     source
         .ok(
@@ -266,19 +322,20 @@ async fn a_store_moves_between_backends_and_answers_the_same() {
             }
         }
     }
-    let media_ids = vec![media_id.clone()];
-    let on_target = reads(&target, &in_dump, &media_ids).await;
+    let media_ids = vec![media_id.clone(), output_media.clone()];
+    let on_target = reads(&target, &in_dump, &media_ids, &job_ids).await;
     assert_eq!(
         on_target.total.as_u64(),
         Some(in_dump.len() as u64),
         "TotalCount on the restored store"
     );
-    let on_source = reads(&source, &in_dump, &media_ids).await;
+    let on_source = reads(&source, &in_dump, &media_ids, &job_ids).await;
     assert_eq!(on_source.projects, on_target.projects);
     assert_eq!(on_source.media, on_target.media);
     assert!(on_source.media_bytes == on_target.media_bytes);
     assert_eq!(on_source.categories, on_target.categories);
     assert_eq!(on_source.templates, on_target.templates);
+    assert_eq!(on_source.jobs, on_target.jobs);
 
     // New rows continue after the restored ones (sequences), and the round trip back to
     // SQLite answers exactly as the first target.
@@ -292,13 +349,13 @@ async fn a_store_moves_between_backends_and_answers_the_same() {
     dump(&target, &back_archive).await;
     let back = restored(Backend::Sqlite, &back_archive, key.clone()).await;
     assert_same(
-        &reads(&target, &in_dump, &media_ids).await,
-        &reads(&back, &in_dump, &media_ids).await,
+        &reads(&target, &in_dump, &media_ids, &job_ids).await,
+        &reads(&back, &in_dump, &media_ids, &job_ids).await,
         "round trip back to SQLite",
     );
 
     // A non-empty store is refused, and nothing in it changes.
-    let before = reads(&back, &in_dump, &media_ids).await;
+    let before = reads(&back, &in_dump, &media_ids, &job_ids).await;
     let out = back
         .command_on_store(&["restore", archive.to_str().unwrap()])
         .await;
@@ -307,7 +364,7 @@ async fn a_store_moves_between_backends_and_answers_the_same() {
     assert!(err.contains("empty store"), "{err}");
     assert_same(
         &before,
-        &reads(&back, &in_dump, &media_ids).await,
+        &reads(&back, &in_dump, &media_ids, &job_ids).await,
         "after a refused restore",
     );
 }

@@ -892,6 +892,11 @@ async fn probe_one(ctx: &Ctx, mut media: MediaInfo, owner: &str) {
             if let Err(e) = refresh_project_durations(ctx, &media).await {
                 tracing::warn!(media_id = %media.media_id, error = %e, "could not refresh project durations");
             }
+            // Jobs waiting for this probe may start.
+            ctx.job_wakeup.notify_waiters();
+            if let Err(e) = crate::jobs::callbacks::media_registered(ctx, &media).await {
+                tracing::warn!(media_id = %media.media_id, error = %e, "could not queue RegisterMediaComplete");
+            }
         }
         Ok(false) => {}
         Err(e) => {

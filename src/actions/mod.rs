@@ -2,6 +2,7 @@
 //! calls the domain and the store, and returns a typed response body.
 
 mod categories;
+pub(crate) mod jobs;
 mod materials;
 mod media;
 mod projects;
@@ -35,6 +36,10 @@ pub struct Ctx {
     /// Wakes the probe workers when media is registered.
     pub probe_wakeup: tokio::sync::Notify,
     pub probe_limits: crate::media::probe::ProbeLimits,
+    /// Wakes the render workers when a job is submitted or a source finishes probing.
+    pub job_wakeup: tokio::sync::Notify,
+    /// Wakes the callback deliverer when a delivery is queued.
+    pub callback_wakeup: tokio::sync::Notify,
 }
 
 /// The authenticated caller.
@@ -72,6 +77,11 @@ pub const ACTIONS: &[&str] = &[
     "DeleteTemplate",
     "ListTemplates",
     "GetTemplateParams",
+    "SubmitMediaProducingJob",
+    "GetMediaProducingJob",
+    "ListMediaProducingJobs",
+    "SetEventCallback",
+    "GetEventCallback",
 ];
 
 /// The action's name if openice implements it.
@@ -127,6 +137,17 @@ pub async fn dispatch(
         "DeleteTemplate" => reply(request_id, templates::delete(ctx, caller, params).await?),
         "ListTemplates" => reply(request_id, templates::list(ctx, caller, params).await?),
         "GetTemplateParams" => reply(request_id, templates::params(ctx, caller, params).await?),
+        "SubmitMediaProducingJob" => reply(request_id, jobs::submit(ctx, caller, params).await?),
+        "GetMediaProducingJob" => reply(request_id, jobs::get(ctx, caller, params).await?),
+        "ListMediaProducingJobs" => reply(request_id, jobs::list(ctx, caller, params).await?),
+        "SetEventCallback" => reply(
+            request_id,
+            jobs::set_event_callback(ctx, caller, params).await?,
+        ),
+        "GetEventCallback" => reply(
+            request_id,
+            jobs::get_event_callback(ctx, caller, params).await?,
+        ),
         other => Err(unknown_action(other)),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod category;
+pub mod job;
 pub mod media;
 pub mod project;
 pub mod template;

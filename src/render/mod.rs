@@ -214,18 +214,25 @@ pub async fn plan(
         ));
     }
     // Distinct sources are probed a few at a time: on a long timeline the probes add up.
-    let probes = timeline.sources().into_iter().map(|source| async move {
-        let path = sources.get(source).ok_or_else(|| RenderError::Source {
-            source: source_name(source),
-            message: "no local file for this source".to_owned(),
-        })?;
-        let info = probe::probe(path)
-            .await
-            .map_err(|message| RenderError::Source {
+    let wanted = timeline
+        .sources()
+        .into_iter()
+        .map(|source| match sources.get(source) {
+            Some(path) => Ok((source.clone(), path.clone())),
+            None => Err(RenderError::Source {
                 source: source_name(source),
+                message: "no local file for this source".to_owned(),
+            }),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let probes = wanted.into_iter().map(|(source, path)| async move {
+        match probe::probe(&path).await {
+            Ok(info) => Ok((source, (path, info))),
+            Err(message) => Err(RenderError::Source {
+                source: source_name(&source),
                 message,
-            })?;
-        Ok::<_, RenderError>((source.clone(), (path.clone(), info)))
+            }),
+        }
     });
     let facts: HashMap<_, _> = futures_util::stream::iter(probes)
         .buffer_unordered(PROBES_AT_ONCE)

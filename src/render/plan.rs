@@ -381,6 +381,12 @@ pub(super) fn resolve(
             .max()
     });
     let frames = to_frame(total, fps);
+    if frames == 0 {
+        return Err(invalid(
+            "Timeline",
+            "renders to no frames: its total duration is shorter than one frame",
+        ));
+    }
     let canvas = Rect {
         x: 0,
         y: 0,
@@ -432,6 +438,16 @@ pub(super) fn resolve(
             let wants_audio = src.has_audio && gain > 0.0 && !placed.image;
             if !wants_video && !wants_audio {
                 continue;
+            }
+            if let Some(d) = src
+                .duration
+                .filter(|d| !placed.image && placed.source_in >= *d)
+            {
+                // Nothing to show or hold: the clip would have no first frame.
+                return Err(invalid(
+                    &format!("{name}.In"),
+                    &format!("is not before the end of its source ({d:.3} s)"),
+                ));
             }
             let input = plan.inputs.len();
             plan.inputs.push(Input {
@@ -816,6 +832,56 @@ mod tests {
         assert_eq!((pip.fit, pip.opacity, pip.track), (Fit::Cover, 0.5, 1));
         assert_eq!((pip.start, pip.end), (25, 50));
         assert_eq!(p.frames(), 100);
+    }
+
+    /// The job worker spawns these futures onto the runtime.
+    #[test]
+    fn plan_and_execute_futures_are_send() {
+        fn send<T: Send>(_: T) {}
+        let p = resolve_with(
+            r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a"}]}]}"#,
+            &[("a", video(160, 120, 1.0))],
+            &OutputSpec::default(),
+        );
+        send(super::super::execute(
+            &p,
+            std::path::Path::new("out.mp4"),
+            &|_| {},
+        ));
+        let t = Timeline::parse("{}").unwrap();
+        send(super::super::plan(
+            &t,
+            &HashMap::new(),
+            &OutputSpec::default(),
+        ));
+    }
+
+    #[test]
+    fn a_timeline_shorter_than_a_frame_or_an_in_point_past_the_source_is_refused() {
+        let t = Timeline::parse(
+            r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a","Out":0.01}]}]}"#,
+        )
+        .unwrap();
+        let facts = [(
+            ClipSource::MediaUrl("a".into()),
+            (PathBuf::from("/a"), video(160, 120, 1.0)),
+        )]
+        .into_iter()
+        .collect();
+        match resolve(&t, &facts, &OutputSpec::default(), None) {
+            Err(RenderError::Invalid { field, .. }) => assert_eq!(field, "Timeline"),
+            other => panic!("{other:?}"),
+        }
+        let t = Timeline::parse(
+            r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"a","In":2,"Out":3}]}]}"#,
+        )
+        .unwrap();
+        match resolve(&t, &facts, &OutputSpec::default(), None) {
+            Err(RenderError::Invalid { field, .. }) => {
+                assert_eq!(field, "VideoTracks[0].VideoTrackClips[0].In")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

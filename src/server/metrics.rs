@@ -25,6 +25,8 @@ pub struct Metrics {
     pub latency: Family<ActionLabel, Histogram>,
     pub in_flight: Gauge,
     pub probe_queue: Gauge,
+    /// Producing jobs not yet finished, set at each scrape.
+    pub render_queue: Gauge,
     /// Mirrors `store::BACKEND_ERRORS` at each scrape.
     pub store_errors: Gauge,
 }
@@ -43,6 +45,7 @@ impl Metrics {
         );
         let in_flight = Gauge::default();
         let probe_queue = Gauge::default();
+        let render_queue = Gauge::default();
         let store_errors = Gauge::default();
         registry.register(
             "requests",
@@ -65,6 +68,21 @@ impl Metrics {
             probe_queue.clone(),
         );
         registry.register(
+            "render_queue_depth",
+            "Producing jobs waiting or rendering",
+            render_queue.clone(),
+        );
+        registry.register(
+            "renders",
+            "Finished renders by job status",
+            crate::jobs::METRICS.renders.clone(),
+        );
+        registry.register(
+            "render_seconds",
+            "Wall time of successful renders",
+            crate::jobs::METRICS.seconds.clone(),
+        );
+        registry.register(
             "store_errors",
             "Failed store operations since start",
             store_errors.clone(),
@@ -75,6 +93,7 @@ impl Metrics {
             latency,
             in_flight,
             probe_queue,
+            render_queue,
             store_errors,
         }
     }

@@ -51,6 +51,8 @@ pub struct ServerConfig {
     pub region: String,
     pub fetch_allow: Vec<String>,
     pub probe_workers: usize,
+    /// Concurrent renders (`--render-workers`).
+    pub render_workers: usize,
     pub max_body_bytes: usize,
     /// Bound on remembered nonces (about 16 bytes each).
     pub max_nonces: usize,
@@ -87,6 +89,8 @@ pub async fn context(store: Arc<dyn Store>, config: &ServerConfig) -> Result<Arc
         fetch_allow: config.fetch_allow.clone(),
         probe_wakeup: tokio::sync::Notify::new(),
         probe_limits: ProbeLimits::default(),
+        job_wakeup: tokio::sync::Notify::new(),
+        callback_wakeup: tokio::sync::Notify::new(),
     }))
 }
 
@@ -135,9 +139,19 @@ pub async fn serve(
         restarted,
     )
     .await?;
+    let released = store.release_own_leases().await?;
+    if released > 0 {
+        tracing::info!(
+            released,
+            "jobs left mid-render by the last run are queued again"
+        );
+    }
     tokio::spawn(compact_counts(store.clone()));
     let ctx = context(store.clone(), &config).await?;
     actions::run_probe_workers(ctx.clone(), config.probe_workers);
+    crate::jobs::warn_missing_tools();
+    let (stop_workers, must_exit) = tokio::sync::watch::channel(false);
+    crate::jobs::start(ctx.clone(), config.render_workers, must_exit);
     let (listen, tls) = (config.listen, config.tls.clone());
     // Requests signed before the floor are refused; wait it out so that clients with
     // correct clocks never see that.
@@ -187,6 +201,9 @@ pub async fn serve(
                 .map_err(|e| cannot_listen(listen, e))?;
         }
     }
+    // Render workers hand their jobs back to the queue.
+    let _ = stop_workers.send(true);
+    tokio::time::sleep(Duration::from_millis(200)).await;
     Ok(())
 }
 
@@ -234,6 +251,9 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
 async fn render_metrics(State(app): State<Arc<App>>) -> Response {
     if let Ok(depth) = app.ctx.store.probe_queue_depth().await {
         app.metrics.probe_queue.set(depth as i64);
+    }
+    if let Ok(depth) = app.ctx.store.job_queue_depth().await {
+        app.metrics.render_queue.set(depth as i64);
     }
     app.metrics
         .store_errors

@@ -26,6 +26,9 @@ pub const TABLES: &[&str] = &[
     "editing_projects",
     "project_materials",
     "project_timeline_media",
+    "jobs",
+    "event_callbacks",
+    "callback_outbox",
 ];
 
 /// Tables a dump leaves out: kept by triggers from the tables above (so a restore rebuilds

@@ -3,9 +3,12 @@
 //! SQL text defined here; dialect-specific work lives in each backend.
 
 pub mod export;
+mod jobs;
 mod postgres;
 mod sql;
 mod sqlite;
+
+pub use jobs::JobStore;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -46,7 +49,7 @@ impl From<sqlx::Error> for StoreError {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: JobStore + Send + Sync + 'static {
     /// Cheap round trip for `/healthz`.
     async fn ping(&self) -> StoreResult<()>;
 

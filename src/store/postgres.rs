@@ -96,3 +96,4 @@ async fn check_reachable(options: &PgConnectOptions) -> StoreResult<()> {
 }
 
 impl_store!(PgStore, sqlx::Postgres);
+super::jobs::impl_job_store!(PgStore, sqlx::Postgres, embedded = false);

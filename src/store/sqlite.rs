@@ -71,3 +71,4 @@ impl SqliteStore {
 }
 
 impl_store!(SqliteStore, sqlx::Sqlite);
+super::jobs::impl_job_store!(SqliteStore, sqlx::Sqlite, embedded = true);

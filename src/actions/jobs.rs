@@ -1,0 +1,789 @@
+//! Media producing jobs and event callbacks: SubmitMediaProducingJob,
+//! GetMediaProducingJob, ListMediaProducingJobs, SetEventCallback, GetEventCallback; and
+//! what a render worker needs from the media library to run a job.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::projects::{source_durations, timeline_media};
+use super::{Caller, Ctx, NextToken, templates};
+use crate::domain::job::{EventCallback, Job, JobQuery, JobStatus, JobType, OutputTarget};
+use crate::domain::media::{self, InputLocation, MediaInfo, MediaStatus};
+use crate::domain::project::{EditingProject, NewEditingProject, ProjectStatus, TemplateType};
+use crate::domain::timeline::{ClipSource, Timeline};
+use crate::domain::{Page, format_time, new_id, now_micros, parse_time};
+use crate::protocol::error::ApiError;
+use crate::protocol::params::Params;
+use crate::render::{self, OutputSpec, RenderError};
+
+/// Largest UserData (vendor limit).
+const USER_DATA_MAX: usize = 512;
+/// How long a ClientToken names its first job.
+const CLIENT_TOKEN_WINDOW_MICROS: i64 = 24 * 3600 * 1_000_000;
+/// Longest ListMediaProducingJobs time range (vendor limit).
+const MAX_LIST_RANGE_MICROS: i64 = 30 * 24 * 3600 * 1_000_000;
+
+/// The vendor's event names (SetEventCallback `EventTypeList`).
+const EVENT_TYPES: &[&str] = &[
+    "FileUploadComplete",
+    "UploadByURLComplete",
+    "ImageUploadComplete",
+    "AttachedMediaUploadComplete",
+    "RegisterStreamComplete",
+    "StreamUploadComplete",
+    "UploadStreamByURLComplete",
+    "CreateAuditComplete",
+    "RegisterMediaComplete",
+    "DeleteMediaComplete",
+    "MediaBaseChangeComplete",
+    "WorkflowTaskComplete",
+    "VideoAnalysisComplete",
+    "SnapshotComplete",
+    "DynamicImageComplete",
+    "TranscodeComplete",
+    "TranscodeParentComplete",
+    "AIMediaAuditComplete",
+    "AIProduceComplete",
+    "MediaAiAnalysisComplete",
+    "ProduceMediaComplete",
+    "BatchProduceMediaComplete",
+    "LiveRecordFileCreated",
+    "LiveRecordTaskStatus",
+    "LiveSnapshotFileCreated",
+];
+
+/// A renderer's refusal of the caller's input, naming the field.
+fn render_refusal(e: RenderError, default_field: &str) -> ApiError {
+    match e {
+        RenderError::Invalid { field, message } => ApiError::invalid(&field, message),
+        RenderError::Source { source, message } => {
+            ApiError::invalid(default_field, format!("{source}: {message}"))
+        }
+        RenderError::MissingTool(m) | RenderError::Failed(m) => ApiError::invalid(default_field, m),
+    }
+}
+
+/// A JSON object parameter, or `InvalidParameter` naming it.
+fn json_object(
+    params: &Params,
+    name: &str,
+) -> Result<Option<serde_json::Map<String, Value>>, ApiError> {
+    match params.non_empty(name)? {
+        None => Ok(None),
+        Some(raw) => match serde_json::from_str(raw) {
+            Ok(Value::Object(m)) => Ok(Some(m)),
+            _ => Err(ApiError::invalid(name, "It must be a JSON object.")),
+        },
+    }
+}
+
+fn string_field<'a>(
+    object: &'a serde_json::Map<String, Value>,
+    param: &str,
+    key: &str,
+) -> Result<Option<&'a str>, ApiError> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ApiError::invalid(param, format!("{key} must be a string."))),
+    }
+}
+
+/// An http(s) URL a callback may be posted to.
+fn check_callback_url(param: &str, url: &str) -> Result<(), ApiError> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') && !url.chars().any(char::is_control) => {
+            Ok(())
+        }
+        _ => Err(ApiError::invalid(
+            param,
+            "Only http:// and https:// callback URLs are supported.",
+        )),
+    }
+}
+
+/// UserData: at most 512 bytes of JSON; a NotifyAddress must be an http(s) URL.
+fn user_data(params: &Params) -> Result<Option<String>, ApiError> {
+    let Some(raw) = params.non_empty("UserData")? else {
+        return Ok(None);
+    };
+    if raw.len() > USER_DATA_MAX {
+        return Err(ApiError::invalid(
+            "UserData",
+            format!("It is longer than {USER_DATA_MAX} bytes."),
+        ));
+    }
+    let value: Value =
+        serde_json::from_str(raw).map_err(|_| ApiError::invalid("UserData", "It must be JSON."))?;
+    if let Some(object) = value.as_object() {
+        for key in ["NotifyAddress", "RegisterMediaNotifyAddress"] {
+            if let Some(url) = string_field(object, "UserData", key)? {
+                check_callback_url("UserData", url)?;
+            }
+        }
+    }
+    Ok(Some(raw.to_string()))
+}
+
+/// `UserData.NotifyAddress`, when the job names one.
+pub(crate) fn notify_address(user_data: Option<&str>) -> Option<String> {
+    let value: Value = serde_json::from_str(user_data?).ok()?;
+    value
+        .get("NotifyAddress")?
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// Where the output goes: bucket, key, the MediaURL answered, and the VodMediaId.
+struct Output {
+    bucket: String,
+    key: String,
+    media_url: String,
+    vod: bool,
+}
+
+fn output_location(
+    config: &serde_json::Map<String, Value>,
+    target: OutputTarget,
+    media_id: &str,
+) -> Result<Output, ApiError> {
+    const P: &str = "OutputMediaConfig";
+    match target {
+        OutputTarget::OssObject => {
+            let url = string_field(config, P, "MediaURL")?.ok_or_else(|| {
+                ApiError::invalid(P, "MediaURL is required for the oss-object target.")
+            })?;
+            match InputLocation::parse(url, "OutputMediaConfig")? {
+                InputLocation::Oss { bucket, key } => Ok(Output {
+                    bucket,
+                    key,
+                    media_url: url.to_string(),
+                    vod: false,
+                }),
+                InputLocation::Remote { .. } => Err(ApiError::invalid(
+                    P,
+                    "MediaURL must be an OSS URL: oss://<bucket>/<object> or https://<bucket>.oss-<region>.aliyuncs.com/<object>.",
+                )),
+            }
+        }
+        OutputTarget::VodMedia => {
+            let location = string_field(config, P, "StorageLocation")?.ok_or_else(|| {
+                ApiError::invalid(P, "StorageLocation is required for the vod-media target.")
+            })?;
+            let file_name = string_field(config, P, "FileName")?.ok_or_else(|| {
+                ApiError::invalid(P, "FileName is required for the vod-media target.")
+            })?;
+            if file_name.contains('/') {
+                return Err(ApiError::invalid(P, "FileName must not contain a path."));
+            }
+            let key = format!("{media_id}/{file_name}");
+            let media_url = format!("https://{location}/{key}");
+            match InputLocation::parse(&media_url, "OutputMediaConfig")? {
+                InputLocation::Oss { bucket, key } => Ok(Output {
+                    bucket,
+                    key,
+                    media_url,
+                    vod: true,
+                }),
+                InputLocation::Remote { .. } => Err(ApiError::invalid(
+                    P,
+                    "StorageLocation must look like <bucket>.oss-<region>.aliyuncs.com.",
+                )),
+            }
+        }
+    }
+}
+
+/// Every clip source must be the caller's: a registered MediaId or URL, or an object in
+/// one of the caller's buckets.
+async fn check_sources(ctx: &Ctx, caller: &Caller, timeline: &Timeline) -> Result<(), ApiError> {
+    let found = timeline_media(ctx, &caller.account_id, timeline).await?;
+    for source in timeline.sources() {
+        if found.iter().any(|(s, _)| s == source) {
+            continue;
+        }
+        match source {
+            ClipSource::MediaId(id) => {
+                return Err(ApiError::invalid(
+                    "MediaId",
+                    format!("The media \"{id}\" does not exist."),
+                ));
+            }
+            ClipSource::MediaUrl(url) => match InputLocation::parse(url, "Timeline")? {
+                InputLocation::Oss { bucket, .. } => {
+                    if ctx.store.bucket_owner(&bucket).await?.as_deref()
+                        != Some(caller.account_id.as_str())
+                    {
+                        return Err(ApiError::invalid(
+                            "Timeline",
+                            format!("The MediaURL \"{url}\" is not in one of your buckets."),
+                        ));
+                    }
+                }
+                InputLocation::Remote { host, .. } => {
+                    if !ctx.fetch_allow.contains(&host) {
+                        return Err(ApiError::invalid(
+                            "Timeline",
+                            format!(
+                                "The host \"{host}\" of \"{url}\" is not in the fetch allow-list."
+                            ),
+                        ));
+                    }
+                }
+            },
+        }
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SubmitBody {
+    job_id: String,
+    project_id: String,
+    media_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vod_media_id: Option<String>,
+}
+
+impl SubmitBody {
+    fn of(job: &Job) -> Self {
+        SubmitBody {
+            job_id: job.job_id.clone(),
+            project_id: job.project_id.clone(),
+            media_id: job.media_id.clone(),
+            vod_media_id: job.vod_media_id.clone(),
+        }
+    }
+}
+
+/// The timeline a submission renders, with the project it belongs to (None: create one).
+struct Input {
+    raw: String,
+    timeline: Timeline,
+    project: Option<EditingProject>,
+    template_id: Option<String>,
+    clips_param: Option<String>,
+    template_type: Option<TemplateType>,
+}
+
+async fn submitted_timeline(
+    ctx: &Ctx,
+    caller: &Caller,
+    params: &Params,
+) -> Result<Input, ApiError> {
+    let given = ["ProjectId", "Timeline", "TemplateId"]
+        .into_iter()
+        .filter(|p| params.raw(p).is_some_and(|v| !v.trim().is_empty()))
+        .count();
+    if given != 1 {
+        return Err(ApiError::invalid(
+            "ProjectId",
+            "Specify exactly one of ProjectId, Timeline and TemplateId.",
+        ));
+    }
+    if let Some(project_id) = params.non_empty("ProjectId")? {
+        let project = ctx
+            .store
+            .project(&caller.account_id, project_id)
+            .await?
+            .ok_or_else(ApiError::project_not_found)?;
+        let raw = project.timeline.clone().unwrap_or_default();
+        let timeline = Timeline::parse(&raw).map_err(|e| ApiError::invalid("ProjectId", e))?;
+        return Ok(Input {
+            raw,
+            timeline,
+            template_id: project.template_id.clone(),
+            clips_param: project.clips_param.clone(),
+            template_type: project.template_type,
+            project: Some(project),
+        });
+    }
+    if let Some(t) = templates::for_project(ctx, caller, params).await? {
+        let Some((raw, timeline)) = t.timeline else {
+            return Err(ApiError::invalid(
+                "TemplateId",
+                "openice does not render VETemplate (After Effects) templates.",
+            ));
+        };
+        return Ok(Input {
+            raw,
+            timeline,
+            project: None,
+            template_id: Some(t.template_id),
+            clips_param: Some(t.clips_param),
+            template_type: Some(t.template_type),
+        });
+    }
+    let raw = params.required("Timeline")?.to_string();
+    let timeline = Timeline::parse(&raw).map_err(|e| ApiError::invalid("Timeline", e))?;
+    Ok(Input {
+        raw,
+        timeline,
+        project: None,
+        template_id: None,
+        clips_param: None,
+        template_type: None,
+    })
+}
+
+pub async fn submit(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<SubmitBody, ApiError> {
+    let client_token = params.non_empty("ClientToken")?;
+    if let Some(token) = client_token {
+        media::check_len("ClientToken", token, 64)?;
+        if !token.is_ascii() {
+            return Err(ApiError::invalid("ClientToken", "It must be ASCII."));
+        }
+        let since = now_micros() - CLIENT_TOKEN_WINDOW_MICROS;
+        if let Some(first) = ctx
+            .store
+            .job_by_client_token(&caller.account_id, token, since)
+            .await?
+        {
+            return Ok(SubmitBody::of(&first));
+        }
+    }
+    let input = submitted_timeline(ctx, caller, params).await?;
+    let Some(config_raw) = params.non_empty("OutputMediaConfig")? else {
+        return Err(ApiError::missing("OutputMediaConfig"));
+    };
+    let config = json_object(params, "OutputMediaConfig")?.unwrap_or_default();
+    OutputSpec::from_output_media_config(&Value::Object(config.clone()))
+        .map_err(|e| render_refusal(e, "OutputMediaConfig"))?;
+    let target = params
+        .parse::<OutputTarget>("OutputMediaTarget")?
+        .unwrap_or(OutputTarget::OssObject);
+    let user_data = user_data(params)?;
+    let media_metadata = json_object(params, "MediaMetadata")?;
+    if let Some(m) = &media_metadata {
+        if let Some(title) = string_field(m, "MediaMetadata", "Title")? {
+            media::check_len("MediaMetadata", title, media::TITLE_MAX)?;
+        }
+        if let Some(tags) = string_field(m, "MediaMetadata", "Tags")? {
+            media::parse_tags(tags)?;
+        }
+    }
+    let project_metadata = json_object(params, "ProjectMetadata")?;
+    json_object(params, "EditingProduceConfig")?;
+    let source = params.parse::<crate::domain::project::Source>("Source")?;
+    render::check(&input.timeline).map_err(|e| render_refusal(e, "Timeline"))?;
+    check_sources(ctx, caller, &input.timeline).await?;
+
+    let media_id = new_id();
+    let output = output_location(&config, target, &media_id)?;
+    let owner = ctx
+        .store
+        .claim_bucket(&output.bucket, &caller.account_id)
+        .await?;
+    if owner != caller.account_id {
+        return Err(ApiError::invalid(
+            "OutputMediaConfig",
+            format!(
+                "The bucket \"{}\" belongs to another account.",
+                output.bucket
+            ),
+        ));
+    }
+
+    let now = now_micros();
+    let project_id = match &input.project {
+        Some(p) => p.project_id.clone(),
+        None => {
+            let meta = project_metadata.unwrap_or_default();
+            let durations = source_durations(ctx, &caller.account_id, &input.timeline).await?;
+            let mut project = EditingProject::create(
+                &caller.account_id,
+                new_id(),
+                NewEditingProject {
+                    title: string_field(&meta, "ProjectMetadata", "Title")?
+                        .unwrap_or("Untitled")
+                        .to_string(),
+                    description: string_field(&meta, "ProjectMetadata", "Description")?
+                        .map(str::to_string),
+                    timeline: Some((input.raw.clone(), input.timeline.clone())),
+                    template: input
+                        .template_id
+                        .clone()
+                        .zip(input.clips_param.clone())
+                        .map(
+                            |(template_id, clips_param)| crate::domain::project::TemplateRef {
+                                template_id,
+                                clips_param,
+                                template_type: input
+                                    .template_type
+                                    .unwrap_or(TemplateType::Timeline),
+                            },
+                        ),
+                    ..Default::default()
+                },
+                now,
+                |t| t.duration(|s| durations.get(s).copied()),
+            )?;
+            project.status = ProjectStatus::Producing;
+            ctx.store
+                .insert_project(&project, &input.timeline.media_ids(), &[])
+                .await?;
+            project.project_id
+        }
+    };
+    let job = Job {
+        account_id: caller.account_id.clone(),
+        job_id: new_id(),
+        project_id,
+        vod_media_id: output.vod.then(|| media_id.clone()),
+        media_id,
+        media_url: output.media_url,
+        output_bucket: output.bucket,
+        output_key: output.key,
+        timeline: input.raw,
+        template_id: input.template_id,
+        clips_param: input.clips_param,
+        output_media_config: config_raw.to_string(),
+        media_metadata: params.non_empty("MediaMetadata")?.map(str::to_string),
+        editing_produce_config: params
+            .non_empty("EditingProduceConfig")?
+            .map(str::to_string),
+        user_data,
+        source: source.map(|s| s.as_str().to_string()),
+        client_token: client_token.map(str::to_string),
+        job_type: JobType::EditingJob,
+        status: JobStatus::Init,
+        code: None,
+        message: None,
+        progress: 0,
+        duration: None,
+        create_time: now,
+        modified_time: now,
+        complete_time: None,
+    };
+    ctx.store.insert_job(&job).await?;
+    ctx.job_wakeup.notify_one();
+    Ok(SubmitBody::of(&job))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct JobView {
+    job_id: String,
+    project_id: String,
+    media_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vod_media_id: Option<String>,
+    #[serde(rename = "MediaURL")]
+    media_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeline: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    template_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clips_param: Option<String>,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    progress: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration: Option<f64>,
+    create_time: String,
+    modified_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    complete_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_data: Option<String>,
+}
+
+impl JobView {
+    /// GetMediaProducingJob's fields; list items carry no Timeline, Progress or VodMediaId.
+    fn of(j: Job, full: bool) -> Self {
+        JobView {
+            job_id: j.job_id,
+            project_id: j.project_id,
+            media_id: j.media_id,
+            vod_media_id: j.vod_media_id.filter(|_| full),
+            media_url: j.media_url,
+            timeline: full.then_some(j.timeline),
+            template_id: j.template_id,
+            clips_param: j.clips_param,
+            status: j.status.as_str(),
+            code: j.code,
+            message: j.message,
+            progress: full.then_some(j.progress),
+            duration: j.duration,
+            create_time: format_time(j.create_time),
+            modified_time: format_time(j.modified_time),
+            complete_time: j.complete_time.map(format_time),
+            user_data: j.user_data,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetBody {
+    media_producing_job: JobView,
+}
+
+pub async fn get(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<GetBody, ApiError> {
+    let job_id = params.required("JobId")?;
+    let job = ctx
+        .store
+        .job(&caller.account_id, job_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::invalid("JobId", format!("The job \"{job_id}\" does not exist."))
+        })?;
+    Ok(GetBody {
+        media_producing_job: JobView::of(job, true),
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
+    /// A string, as the SDK models it.
+    max_results: String,
+    media_producing_job_list: Vec<JobView>,
+}
+
+pub async fn list(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ListBody, ApiError> {
+    let time = |name: &str| -> Result<Option<i64>, ApiError> {
+        params
+            .non_empty(name)?
+            .map(|s| {
+                parse_time(s).ok_or_else(|| {
+                    ApiError::invalid(name, "Use the format yyyy-MM-ddTHH:mm:ssZ (UTC).")
+                })
+            })
+            .transpose()
+    };
+    let start_time = time("StartTime")?;
+    // Times are answered at second precision, so EndTime covers its whole second.
+    let end_time = time("EndTime")?.map(|t| t + 999_999);
+    if let (Some(s), Some(e)) = (start_time, end_time) {
+        if s > e {
+            return Err(ApiError::invalid(
+                "StartTime",
+                "StartTime is later than EndTime.",
+            ));
+        }
+        if e - s > MAX_LIST_RANGE_MICROS {
+            return Err(ApiError::invalid(
+                "EndTime",
+                "The range may span at most 30 days.",
+            ));
+        }
+    }
+    let limit = params.int_in("MaxResults", 1..=100)?.unwrap_or(10) as u32;
+    let mut query = JobQuery {
+        status: params.parse("Status")?,
+        job_type: params.parse("JobType")?,
+        start_time,
+        end_time,
+        keyword: params.non_empty("Keyword")?.map(str::to_string),
+        project_id: params.non_empty("ProjectId")?.map(str::to_string),
+        ascending: params.ascending("SortBy", "CreationTime:Desc", "CreationTime:Asc")?,
+        page: Page::default(),
+    };
+    // openice runs no batch jobs, so no job has sub-jobs.
+    let no_sub_jobs = params.non_empty("MasterJobId")?.is_some();
+    let (token, page) = NextToken::page(params, &caller.account_id, &query, limit)?;
+    query.page = page;
+    let page = if no_sub_jobs {
+        crate::domain::Paged {
+            items: Vec::new(),
+            total: 0,
+            next: None,
+        }
+    } else {
+        ctx.store.search_jobs(&caller.account_id, &query).await?
+    };
+    Ok(ListBody {
+        next_token: page.next.map(|c| token.encode(&c)),
+        max_results: limit.to_string(),
+        media_producing_job_list: page
+            .items
+            .into_iter()
+            .map(|j| JobView::of(j, false))
+            .collect(),
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SetCallbackBody {
+    success: bool,
+}
+
+pub async fn set_event_callback(
+    ctx: &Ctx,
+    caller: &Caller,
+    params: &Params,
+) -> Result<SetCallbackBody, ApiError> {
+    let callback_type = params.non_empty("CallbackType")?.unwrap_or("HTTP");
+    if callback_type != "HTTP" {
+        return Err(ApiError::invalid(
+            "CallbackType",
+            "openice delivers callbacks over HTTP only (MNS queues are not supported).",
+        ));
+    }
+    let callback_url = params.non_empty("CallbackURL")?;
+    if let Some(url) = callback_url {
+        media::check_len("CallbackURL", url, 256)?;
+        check_callback_url("CallbackURL", url)?;
+    }
+    let event_types: Vec<&str> = params
+        .raw("EventTypeList")
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    if let Some(bad) = event_types.iter().find(|e| !EVENT_TYPES.contains(e)) {
+        return Err(ApiError::invalid(
+            "EventTypeList",
+            format!("\"{bad}\" is not an event type."),
+        ));
+    }
+    let auth_switch = match params.non_empty("AuthSwitch")? {
+        None | Some("off") => false,
+        Some("on") => true,
+        Some(_) => return Err(ApiError::invalid("AuthSwitch", "Valid values: on, off.")),
+    };
+    let auth_key = params.non_empty("AuthKey")?;
+    if let Some(key) = auth_key {
+        let ok = key.len() <= 32
+            && key.bytes().any(|b| b.is_ascii_uppercase())
+            && key.bytes().any(|b| b.is_ascii_lowercase())
+            && key.bytes().any(|b| b.is_ascii_digit());
+        if !ok {
+            return Err(ApiError::invalid(
+                "AuthKey",
+                "It must be at most 32 characters with upper-case and lower-case letters and digits.",
+            ));
+        }
+    }
+    if auth_switch && auth_key.is_none() {
+        return Err(ApiError::invalid(
+            "AuthKey",
+            "AuthSwitch=on needs an AuthKey.",
+        ));
+    }
+    ctx.store
+        .set_event_callback(&EventCallback {
+            account_id: caller.account_id.clone(),
+            callback_type: callback_type.to_string(),
+            callback_url: callback_url.map(str::to_string),
+            callback_queue_name: None,
+            event_types: event_types.join(","),
+            auth_switch,
+            auth_key: auth_key.map(str::to_string),
+            modified_time: now_micros(),
+        })
+        .await?;
+    Ok(SetCallbackBody { success: true })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetCallbackBody {
+    callback_type: String,
+    #[serde(rename = "CallbackURL", skip_serializing_if = "Option::is_none")]
+    callback_url: Option<String>,
+    event_type_list: String,
+    auth_switch: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_key: Option<String>,
+}
+
+pub async fn get_event_callback(
+    ctx: &Ctx,
+    caller: &Caller,
+    _params: &Params,
+) -> Result<GetCallbackBody, ApiError> {
+    let c = ctx.store.event_callback(&caller.account_id).await?;
+    Ok(match c {
+        Some(c) => GetCallbackBody {
+            callback_type: c.callback_type,
+            callback_url: c.callback_url,
+            event_type_list: c.event_types,
+            auth_switch: if c.auth_switch { "on" } else { "off" },
+            auth_key: c.auth_key,
+        },
+        None => GetCallbackBody {
+            callback_type: "HTTP".into(),
+            callback_url: None,
+            event_type_list: String::new(),
+            auth_switch: "off",
+            auth_key: None,
+        },
+    })
+}
+
+/// Whether a job's sources can be rendered now.
+pub(crate) enum Sources {
+    /// Each clip source's local file (or allow-listed URL).
+    Ready(HashMap<ClipSource, PathBuf>),
+    /// Some source media are still being probed.
+    Waiting,
+    /// A source is gone or failed its probe: the job fails with this message.
+    Unusable(String),
+}
+
+/// Resolves a job's clip sources to files the renderer can read.
+pub(crate) async fn job_sources(
+    ctx: &Ctx,
+    job: &Job,
+    timeline: &Timeline,
+) -> Result<Sources, ApiError> {
+    let found: Vec<(ClipSource, MediaInfo)> =
+        timeline_media(ctx, &job.account_id, timeline).await?;
+    let mut out = HashMap::new();
+    for source in timeline.sources() {
+        let location = match found.iter().find(|(s, _)| s == source) {
+            Some((_, m)) => match m.status {
+                MediaStatus::Init | MediaStatus::Preparing => return Ok(Sources::Waiting),
+                MediaStatus::PrepareFail => {
+                    return Ok(Sources::Unusable(format!(
+                        "The source media \"{}\" failed its probe; it cannot be rendered.",
+                        m.media_id
+                    )));
+                }
+                MediaStatus::Normal => m.location.clone(),
+            },
+            None => match source {
+                ClipSource::MediaId(id) => {
+                    return Ok(Sources::Unusable(format!(
+                        "The source media \"{id}\" no longer exists."
+                    )));
+                }
+                ClipSource::MediaUrl(url) => url.clone(),
+            },
+        };
+        let path = match InputLocation::parse(&location, "Timeline") {
+            Ok(InputLocation::Oss { bucket, key }) => match ctx.storage.existing(&bucket, &key) {
+                Ok(p) => p,
+                Err(e) => {
+                    return Ok(Sources::Unusable(format!(
+                        "The source \"{location}\" cannot be read: {e}."
+                    )));
+                }
+            },
+            Ok(InputLocation::Remote { url, .. }) => PathBuf::from(url),
+            Err(e) => return Ok(Sources::Unusable(e.reason)),
+        };
+        out.insert(source.clone(), path);
+    }
+    Ok(Sources::Ready(out))
+}
