@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::client::{self, Key, Load, MAX_REQUESTS_PER_RUN, MakeRequest, RunResult};
+use crate::client::{self, Load, MAX_REQUESTS_PER_RUN, MakeRequest, RunResult};
 use crate::postgres::PgDatabase;
 use crate::report::{self, BackendReport, Figure, RunValues, ScenarioReport, Seeding};
 use crate::scenarios::{self, Fixtures, Scenario};
 use crate::server::{self, Server, ServerSpec};
+use crate::signer::Key;
 use crate::sys::{self, with_cpu};
 use crate::{BenchResult, FIXTURE_KEY, Opts, SEARCH_KEY, cleanup, floor, seed};
 

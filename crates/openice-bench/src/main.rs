@@ -28,6 +28,7 @@ mod report;
 mod scenarios;
 mod seed;
 mod server;
+mod signer;
 mod sys;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -38,8 +39,8 @@ use clap::{Parser, ValueEnum};
 use time::OffsetDateTime;
 
 use crate::bench::{Bench, RSS_CONNECTIONS};
-use crate::client::Key;
 use crate::report::{NotRun, OtherLoad, Report, ScenarioReport, TimelineEstimate};
+use crate::signer::Key;
 
 pub type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -278,7 +279,7 @@ fn run(opts: &Opts) -> BenchResult<bool> {
             (None, None) => unreachable!("either a binary or an endpoint"),
         }
     );
-    let signing_us = client::signing_cost_us();
+    let signing_us = signer::signing_cost_us();
     eprintln!("openice-bench: signing a request costs the client {signing_us:.1} µs");
     let mut bench = Bench {
         opts,

@@ -12,7 +12,8 @@ use hyper::Request;
 use hyper::body::Bytes;
 
 use crate::BenchResult;
-use crate::client::{Conn, Key, MakeRequest, pairs, signed};
+use crate::client::{Conn, MakeRequest};
+use crate::signer::{Key, Signer};
 
 /// Projects GetEditingProject and UpdateEditingProject address.
 pub const FIXTURE_PROJECTS: usize = 100;
@@ -35,13 +36,11 @@ const UPDATE_TIMELINE: &str = r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaId":
 
 /// Everything the scenarios' requests refer to.
 pub struct Fixtures {
-    /// The `Host` the requests are signed for (`host:port`).
-    pub host: String,
-    /// The account holding the `--projects` seeded projects: SearchEditingProject's.
-    pub search_key: Key,
-    /// The account the other scenarios read and write (the same as `search_key` against
-    /// `--endpoint`).
-    pub key: Key,
+    /// Signs for the account holding the `--projects` seeded projects: SearchEditingProject's.
+    pub search_signer: Signer,
+    /// Signs for the account the other scenarios read and write (the same as
+    /// `search_signer`'s against `--endpoint`).
+    pub signer: Signer,
     pub project_ids: Vec<String>,
     pub media_ids: Vec<String>,
 }
@@ -139,24 +138,18 @@ impl Scenario {
 
     /// Request number `n` of this scenario.
     pub fn request(self, fx: &Fixtures, n: u64) -> Request<Full<Bytes>> {
-        let project = || fx.project_ids[n as usize % fx.project_ids.len()].clone();
+        let project = || fx.project_ids[n as usize % fx.project_ids.len()].as_str();
         match self {
-            Scenario::Get => signed(
-                &fx.host,
-                &fx.key,
-                "GetEditingProject",
-                pairs(&[("ProjectId", project())]),
-                Vec::new(),
-            ),
-            Scenario::Create => signed(
-                &fx.host,
-                &fx.key,
+            Scenario::Get => fx
+                .signer
+                .sign("GetEditingProject", &[("ProjectId", project())], &[]),
+            Scenario::Create => fx.signer.sign(
                 "CreateEditingProject",
-                pairs(&[
-                    ("Title", format!("bench project {n}")),
-                    ("Description", "created by openice-bench".to_string()),
-                ]),
-                pairs(&[("Timeline", CREATE_TIMELINE.to_string())]),
+                &[
+                    ("Title", &format!("bench project {n}")),
+                    ("Description", "created by openice-bench"),
+                ],
+                &[("Timeline", CREATE_TIMELINE)],
             ),
             Scenario::Update => {
                 let timeline = if n.is_multiple_of(2) {
@@ -164,50 +157,40 @@ impl Scenario {
                 } else {
                     CREATE_TIMELINE
                 };
-                signed(
-                    &fx.host,
-                    &fx.key,
+                fx.signer.sign(
                     "UpdateEditingProject",
-                    pairs(&[
+                    &[
                         ("ProjectId", project()),
-                        ("Title", format!("bench update {n}")),
-                    ]),
-                    pairs(&[("Timeline", timeline.to_string())]),
+                        ("Title", &format!("bench update {n}")),
+                    ],
+                    &[("Timeline", timeline)],
                 )
             }
-            Scenario::Search => signed(
-                &fx.host,
-                &fx.search_key,
+            Scenario::Search => fx.search_signer.sign(
                 "SearchEditingProject",
-                pairs(&[
-                    ("PageNo", (1 + n % 5).to_string()),
-                    ("PageSize", "20".to_string()),
-                ]),
-                Vec::new(),
+                &[
+                    ("PageNo", ["1", "2", "3", "4", "5"][n as usize % 5]),
+                    ("PageSize", "20"),
+                ],
+                &[],
             ),
-            Scenario::GetMedia => signed(
-                &fx.host,
-                &fx.key,
+            Scenario::GetMedia => fx.signer.sign(
                 "GetMediaInfo",
-                pairs(&[(
-                    "MediaId",
-                    fx.media_ids[n as usize % fx.media_ids.len()].clone(),
-                )]),
-                Vec::new(),
+                &[("MediaId", &fx.media_ids[n as usize % fx.media_ids.len()])],
+                &[],
             ),
             Scenario::BatchGetMedia => {
                 let m = &fx.media_ids;
                 let first = n as usize * BATCH_SIZE;
-                let ids: Vec<&str> = (first..first + BATCH_SIZE)
-                    .map(|i| m[i % m.len()].as_str())
-                    .collect();
-                signed(
-                    &fx.host,
-                    &fx.key,
-                    "BatchGetMediaInfos",
-                    pairs(&[("MediaIds", ids.join(","))]),
-                    Vec::new(),
-                )
+                let mut ids = String::with_capacity(BATCH_SIZE * 33);
+                for i in first..first + BATCH_SIZE {
+                    if i > first {
+                        ids.push(',');
+                    }
+                    ids.push_str(&m[i % m.len()]);
+                }
+                fx.signer
+                    .sign("BatchGetMediaInfos", &[("MediaIds", &ids)], &[])
             }
             Scenario::Mixed => MIX[n as usize % MIX.len()].request(fx, n / MIX.len() as u64),
         }
@@ -242,16 +225,15 @@ pub async fn create_fixtures(
     key: &Key,
     data_dir: Option<&Path>,
 ) -> BenchResult<(Fixtures, MediaFixtures)> {
+    let signer = Signer::new(host, key);
     let mut conn = Conn::open(addr).await?;
     let mut project_ids = Vec::with_capacity(FIXTURE_PROJECTS);
     for i in 0..FIXTURE_PROJECTS {
         let v = conn
-            .call(signed(
-                host,
-                key,
+            .call(signer.sign(
                 "CreateEditingProject",
-                pairs(&[("Title", format!("bench fixture {i}"))]),
-                pairs(&[("Timeline", CREATE_TIMELINE.to_string())]),
+                &[("Title", &format!("bench fixture {i}"))],
+                &[("Timeline", CREATE_TIMELINE)],
             ))
             .await?;
         let id = v["Project"]["ProjectId"]
@@ -272,17 +254,15 @@ pub async fn create_fixtures(
             std::fs::write(&path, vec![0u8; 4096])?;
         }
         let v = conn
-            .call(signed(
-                host,
-                key,
+            .call(signer.sign(
                 "RegisterMediaInfo",
-                pairs(&[
-                    ("InputURL", format!("oss://{MEDIA_BUCKET}/{object}")),
-                    ("Title", format!("bench media {i}")),
-                    ("MediaTags", "bench,fixture".to_string()),
-                    ("RegisterConfig", r#"{"NeedSnapshot":false}"#.to_string()),
-                ]),
-                Vec::new(),
+                &[
+                    ("InputURL", &format!("oss://{MEDIA_BUCKET}/{object}")),
+                    ("Title", &format!("bench media {i}")),
+                    ("MediaTags", "bench,fixture"),
+                    ("RegisterConfig", r#"{"NeedSnapshot":false}"#),
+                ],
+                &[],
             ))
             .await?;
         let id = v["MediaId"]
@@ -291,9 +271,8 @@ pub async fn create_fixtures(
         media_ids.push(id.to_string());
     }
     let fixtures = Fixtures {
-        host: host.to_string(),
-        search_key: search_key.clone(),
-        key: key.clone(),
+        search_signer: Signer::new(host, search_key),
+        signer,
         project_ids,
         media_ids,
     };
@@ -315,13 +294,10 @@ async fn wait_for_probes(conn: &mut Conn, fx: &Fixtures) -> BenchResult<BTreeMap
         let mut status = BTreeMap::new();
         for chunk in fx.media_ids.chunks(BATCH_SIZE) {
             let v = conn
-                .call(signed(
-                    &fx.host,
-                    &fx.key,
-                    "BatchGetMediaInfos",
-                    pairs(&[("MediaIds", chunk.join(","))]),
-                    Vec::new(),
-                ))
+                .call(
+                    fx.signer
+                        .sign("BatchGetMediaInfos", &[("MediaIds", &chunk.join(","))], &[]),
+                )
                 .await?;
             for m in v["MediaInfos"].as_array().into_iter().flatten() {
                 let s = m["MediaBasicInfo"]["Status"].as_str().unwrap_or("?");

@@ -16,7 +16,8 @@ use openice::domain::project::{EditingProject, NewEditingProject};
 use openice::domain::timeline::Timeline;
 use openice::domain::{new_id, now_micros};
 
-use crate::client::{self, Conn, Key, Load, MakeRequest, pairs, signed};
+use crate::client::{self, Conn, Load, MakeRequest};
+use crate::signer::{Key, Signer};
 use crate::{BenchResult, FIXTURE_ACCOUNT, FIXTURE_KEY, cleanup};
 
 /// Internal: `openice-bench --seed-store DIR N [DATABASE_URL]` seeds and exits.
@@ -194,13 +195,7 @@ pub fn checkpoint_sqlite(rt: &tokio::runtime::Runtime, data_dir: &Path) -> Bench
 pub async fn total_count(addr: SocketAddr, host: &str, key: &Key) -> BenchResult<u64> {
     let mut conn = Conn::open(addr).await?;
     let v = conn
-        .call(signed(
-            host,
-            key,
-            "SearchEditingProject",
-            pairs(&[("PageSize", "1".into())]),
-            Vec::new(),
-        ))
+        .call(Signer::new(host, key).sign("SearchEditingProject", &[("PageSize", "1")], &[]))
         .await?;
     v["TotalCount"]
         .as_u64()
@@ -223,18 +218,15 @@ pub async fn seed_via_api(
     }
     eprintln!("openice-bench: the account has {have} projects; creating {missing} through the API");
     let make: MakeRequest = {
-        let host = host.to_string();
-        let key = key.clone();
+        let signer = Signer::new(host, key);
         Arc::new(move |i| {
             let (title, description, timeline) = seed_params(i as usize);
-            let mut query = vec![("Title".to_string(), title)];
-            if let Some(d) = description {
-                query.push(("Description".into(), d));
+            let mut query = vec![("Title", title.as_str())];
+            if let Some(d) = &description {
+                query.push(("Description", d));
             }
-            let form = timeline
-                .map(|t| vec![("Timeline".to_string(), t)])
-                .unwrap_or_default();
-            signed(&host, &key, "CreateEditingProject", query, form)
+            let form = timeline.as_deref().map(|t| ("Timeline", t));
+            signer.sign("CreateEditingProject", &query, form.as_slice())
         })
     };
     let load = Load {

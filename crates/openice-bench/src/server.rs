@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::client::Key;
+use crate::signer::Key;
 use crate::{BenchResult, cleanup, sys};
 
 /// Cargo's target directory this executable was built into (`target/`), for the server

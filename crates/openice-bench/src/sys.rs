@@ -48,6 +48,17 @@ fn cpu_time(pid: &str) -> Option<Duration> {
     ))
 }
 
+/// CPU time the calling thread has used so far (nanosecond resolution, from
+/// `/proc/thread-self/schedstat`); `None` where the kernel does not provide it.
+pub fn thread_cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+        .map(Duration::from_nanos)
+}
+
 /// CPU spent during one run, per request sent (warm-up included, as its CPU is too).
 #[derive(Debug, Clone, Copy)]
 pub struct CpuShare {
