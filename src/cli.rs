@@ -110,6 +110,10 @@ struct ServeArgs {
     /// Per-account request-rate quota, ACTION=QPS (`*` for every action); repeatable.
     #[arg(long = "quota", env = "OPENICE_QUOTAS", value_delimiter = ',')]
     quotas: Vec<String>,
+    /// Also serve OSS virtual-host requests addressed as `<bucket>.DOMAIN` (path style and
+    /// `<bucket>.oss-<region>.aliyuncs.com` hosts work without it).
+    #[arg(long, env = "OPENICE_OSS_DOMAIN")]
+    oss_domain: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -220,6 +224,10 @@ async fn serve(args: ServeArgs) -> CliResult {
         max_in_flight: args.max_in_flight,
         quotas: server::Quotas::parse(&args.quotas)?,
         tls: args.tls_cert.zip(args.tls_key),
+        oss_domain: args
+            .oss_domain
+            .map(|d| d.trim().trim_matches('.').to_ascii_lowercase())
+            .filter(|d| !d.is_empty()),
     };
     server::serve(store, config).await?;
     tracing::info!("stopped");

@@ -10,6 +10,7 @@ pub mod actions;
 pub mod cli;
 pub mod domain;
 pub mod media;
+pub mod oss;
 pub mod protocol;
 pub mod server;
 pub mod store;

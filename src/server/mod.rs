@@ -2,7 +2,7 @@
 //! quota → dispatch), health, metrics, logging with the RequestId, graceful shutdown and
 //! optional TLS.
 
-mod keys;
+pub(crate) mod keys;
 mod metrics;
 mod quota;
 
@@ -55,6 +55,8 @@ pub struct ServerConfig {
     /// Requests served at once; more are answered 503 `ServiceUnavailable` at once.
     pub max_in_flight: usize,
     pub quotas: Quotas,
+    /// Virtual-host OSS requests also come as `<bucket>.<oss_domain>`.
+    pub oss_domain: Option<String>,
 }
 
 struct App {
@@ -66,6 +68,7 @@ struct App {
     quotas: Quotas,
     in_flight: Arc<tokio::sync::Semaphore>,
     keys: keys::KeyCache,
+    oss_domain: Option<String>,
 }
 
 /// Builds the action context; the download-URL key is kept in the store so that every
@@ -99,13 +102,15 @@ pub fn router(ctx: Arc<Ctx>, config: ServerConfig) -> Router {
         quotas: config.quotas,
         in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
         keys: keys::KeyCache::default(),
+        oss_domain: config.oss_domain,
     });
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(render_metrics))
         .route("/oss/{bucket}/{*key}", get(download))
         .fallback(rpc)
-        .with_state(app)
+        .with_state(app.clone())
+        .layer(axum::middleware::from_fn_with_state(app, oss_first))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
@@ -164,6 +169,20 @@ async fn compact_counts(store: Arc<dyn Store>) {
         }
         tokio::time::sleep(EVERY).await;
     }
+}
+
+/// OSS requests are recognised before any other rule (`oss::is_oss`) and served by the
+/// OSS module, with streamed bodies and XML answers.
+async fn oss_first(
+    State(app): State<Arc<App>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let domain = app.oss_domain.as_deref();
+    if crate::oss::is_oss(req.uri(), req.headers(), domain) {
+        return crate::oss::handle(app.ctx.clone(), &app.keys, domain, req).await;
+    }
+    next.run(req).await
 }
 
 async fn shutdown_signal() {
