@@ -7,7 +7,9 @@ OPENICE_OSS_BIG=1 adds a 100 MiB resumable upload (kept out of CI for time)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import os
 import secrets
 import subprocess
@@ -18,7 +20,10 @@ import oss2
 import pytest
 import requests
 
-from icehelpers import Creds
+from alibabacloud_ice20201109 import models as ice
+
+from icehelpers import Api, Creds, expect_error
+from mediafiles import wait_probed
 
 REGION = "cn-shanghai"
 KiB = 1024
@@ -313,3 +318,113 @@ def test_other_account_is_access_denied(server, owner, version):
 def test_ice_api_still_routes_as_before(server, api):
     """A plain ICE call on the same port is untouched by the OSS routing."""
     assert api.list().body["RequestId"]
+
+
+# ---------------------------------------------------------------------------------------------
+# CreateUploadMedia → upload with the handed-out credentials → media Normal
+
+
+def create_upload(api: Api, **kw) -> tuple[dict, dict, dict]:
+    r = api.call("create_upload_media", ice.CreateUploadMediaRequest(
+        file_info=json.dumps({"Type": "video", "Name": "clip", "Ext": "mp4"}),
+        media_meta_data=json.dumps({"Title": "uploaded clip", "BusinessType": "general"}),
+        **kw,
+    )).raw
+    address = json.loads(base64.b64decode(r["UploadAddress"]))
+    auth = json.loads(base64.b64decode(r["UploadAuth"]))
+    return r, address, auth
+
+
+def sts_bucket(address: dict, auth: dict, version: str) -> oss2.Bucket:
+    sts = oss2.StsAuth(auth["AccessKeyId"], auth["AccessKeySecret"], auth["SecurityToken"],
+                       auth_version="v4" if version == "v4" else "v1")
+    return oss2.Bucket(sts, address["Endpoint"], address["Bucket"], region=auth["Region"])
+
+
+def expire_credentials(server) -> None:
+    """Moves every upload credential's expiry into the past, straight in the store."""
+    sql = "UPDATE upload_credentials SET expire_time = 0"
+    if server.database_url:
+        import psycopg
+
+        with psycopg.connect(server.database_url, autocommit=True) as conn:
+            conn.execute(sql)
+    else:
+        import sqlite3
+
+        with sqlite3.connect(server.data_dir / "openice.db") as conn:
+            conn.execute(sql)
+
+
+def test_create_upload_media_flow(server, fresh, media_files, version):
+    r, address, auth = create_upload(fresh)
+    account = fresh.creds.account_id
+    assert address["Endpoint"] == f"http://{server.endpoint}"
+    assert address["Bucket"] == f"outin-{account}"
+    assert address["FileName"].startswith("sv/") and address["FileName"].endswith(".mp4")
+    assert r["FileURL"] == f"https://outin-{account}.oss-{auth['Region']}.aliyuncs.com/{address['FileName']}"
+    assert r["MediaURL"] == r["FileURL"]
+    assert auth["AccessKeyId"].startswith("STS.") and auth["SecurityToken"]
+    assert auth["Expiration"] == "3000" and auth["ExpireUTCTime"].endswith("Z")
+    media_id = r["MediaId"]
+
+    info = fresh.get_media(media_id=media_id).raw["MediaInfo"]
+    assert info["MediaBasicInfo"]["Status"] == "Init"
+    assert info["FileInfoList"][0]["FileBasicInfo"]["FileStatus"] == "Uploading"
+    assert info["MediaBasicInfo"]["InputURL"] == r["FileURL"]
+
+    bucket = sts_bucket(address, auth, version)
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        bucket.put_object("sv/elsewhere.mp4", b"not my key")
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        bucket.list_objects()
+    bucket.put_object_from_file(address["FileName"], str(media_files.video))
+    assert bucket.head_object(address["FileName"]).content_length == media_files.video.stat().st_size
+
+    info = wait_probed(fresh, media_id, server=server)
+    assert info["MediaBasicInfo"]["Status"] == "Normal"
+    assert info["FileInfoList"][0]["FileBasicInfo"]["FileStatus"] == "Normal"
+    assert float(info["FileInfoList"][0]["FileBasicInfo"]["Duration"]) > 0
+
+    # The temporary credentials are for the OSS API only.
+    sts_api = Api(server.endpoint, Creds(auth["AccessKeyId"], auth["AccessKeySecret"]), "v3",
+                  security_token=auth["SecurityToken"])
+    expect_error(lambda: sts_api.list(), "InvalidParameter", 400, "SecurityToken")
+
+    # Refresh: a new credential for the same address; expired ones are refused.
+    refreshed = fresh.call("refresh_upload_media", ice.RefreshUploadMediaRequest(media_id=media_id)).raw
+    assert json.loads(base64.b64decode(refreshed["UploadAddress"])) == address
+    new_auth = json.loads(base64.b64decode(refreshed["UploadAuth"]))
+    assert new_auth["AccessKeyId"] != auth["AccessKeyId"]
+    expire_credentials(server)
+    with pytest.raises(oss2.exceptions.ServerError) as err:
+        sts_bucket(address, new_auth, version).put_object(address["FileName"], b"late")
+    assert err.value.status == 403 and err.value.code == "SecurityTokenExpired"
+    wrong_token = dict(new_auth, SecurityToken="CAISforged")
+    with pytest.raises(oss2.exceptions.ServerError) as err:
+        sts_bucket(address, wrong_token, version).get_object(address["FileName"])
+    assert err.value.code in ("SecurityTokenExpired", "InvalidSecurityToken")
+
+
+def test_create_upload_media_multipart_and_target_bucket(server, fresh, owner, tmp_path):
+    """resumable_upload (multipart) with the STS triple into a named bucket; another
+    account's bucket is refused."""
+    name = f"up-{secrets.token_hex(5)}"
+    r, address, auth = create_upload(fresh, upload_target_config=json.dumps(
+        {"StorageType": "oss", "StorageLocation": f"{name}.oss-cn-shanghai.aliyuncs.com"}))
+    assert address["Bucket"] == name
+    src = tmp_path / "upload.mp4"
+    src.write_bytes(body(250 * KiB))
+    oss2.resumable_upload(sts_bucket(address, auth, "v1"), address["FileName"], str(src),
+                          store=oss2.ResumableStore(root=str(tmp_path)),
+                          multipart_threshold=100 * KiB, part_size=100 * KiB)
+    # Not a real video: the probe ends in PrepareFail, but only after the upload completed.
+    info = wait_probed(fresh, r["MediaId"], server=server)
+    assert info["MediaBasicInfo"]["Status"] == "PrepareFail"
+    assert server.object_path(name, address["FileName"]).read_bytes() == src.read_bytes()
+
+    taken = f"theirs-{secrets.token_hex(4)}"
+    make_bucket(server, owner, taken, "v1").put_object("x", b"y")
+    expect_error(lambda: create_upload(fresh, upload_target_config=json.dumps(
+        {"StorageType": "oss", "StorageLocation": f"{taken}.oss-cn-shanghai.aliyuncs.com"})),
+        "InvalidParameter", 400, "UploadTargetConfig")

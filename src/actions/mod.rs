@@ -6,6 +6,7 @@ mod materials;
 mod media;
 mod projects;
 mod templates;
+mod upload;
 
 pub use media::run_probe_workers;
 
@@ -72,6 +73,8 @@ pub const ACTIONS: &[&str] = &[
     "DeleteTemplate",
     "ListTemplates",
     "GetTemplateParams",
+    "CreateUploadMedia",
+    "RefreshUploadMedia",
 ];
 
 /// The action's name if openice implements it.
@@ -127,6 +130,8 @@ pub async fn dispatch(
         "DeleteTemplate" => reply(request_id, templates::delete(ctx, caller, params).await?),
         "ListTemplates" => reply(request_id, templates::list(ctx, caller, params).await?),
         "GetTemplateParams" => reply(request_id, templates::params(ctx, caller, params).await?),
+        "CreateUploadMedia" => reply(request_id, upload::create(ctx, caller, params).await?),
+        "RefreshUploadMedia" => reply(request_id, upload::refresh(ctx, caller, params).await?),
         other => Err(unknown_action(other)),
     }
 }

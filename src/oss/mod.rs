@@ -337,7 +337,14 @@ pub async fn handle(
         let req = OssRequest::parse(&parts, domain)?;
         let op = req.operation()?;
         operation = format!("{op:?}");
-        account = authenticate(&ctx, keys, &req).await?;
+        let principal = authenticate(&ctx, keys, &req).await?;
+        account.clone_from(&principal.account_id);
+        if !principal.allows(&req, &op) {
+            return Err(OssError::with_message(
+                OssCode::AccessDenied,
+                "The upload credential is valid for its one object only.",
+            ));
+        }
         execute(&ctx, &account, &req, op, body).await
     }
     .await;
@@ -365,8 +372,40 @@ pub async fn handle(
     response
 }
 
-/// Key, then time, then signature; returns the caller's account.
-async fn authenticate(ctx: &Ctx, keys: &KeyCache, req: &OssRequest) -> Result<String, OssError> {
+/// Who signed a request: an account key, or an upload credential limited to one object.
+struct Principal {
+    account_id: String,
+    /// (bucket, key) an upload credential is limited to.
+    only: Option<(String, String)>,
+}
+
+impl Principal {
+    /// An upload credential may write, read and manage multipart uploads of its one object.
+    fn allows(&self, req: &OssRequest, op: &OssOperation) -> bool {
+        use OssOperation::*;
+        let Some((bucket, key)) = &self.only else {
+            return true;
+        };
+        req.bucket.as_ref() == Some(bucket)
+            && req.key.as_ref() == Some(key)
+            && matches!(
+                op,
+                PutObject
+                    | GetObject
+                    | HeadObject
+                    | GetObjectMeta
+                    | InitiateMultipartUpload
+                    | UploadPart { .. }
+                    | CompleteMultipartUpload { .. }
+                    | AbortMultipartUpload { .. }
+                    | ListParts { .. }
+            )
+    }
+}
+
+/// Key (an account key, else an upload credential with its token and expiry), then time,
+/// then signature.
+async fn authenticate(ctx: &Ctx, keys: &KeyCache, req: &OssRequest) -> Result<Principal, OssError> {
     let signed = req.signed();
     let claim = Claim::parse(&signed)?.ok_or_else(|| {
         OssError::with_message(
@@ -376,26 +415,64 @@ async fn authenticate(ctx: &Ctx, keys: &KeyCache, req: &OssRequest) -> Result<St
     })?;
     let key_id = claim.access_key_id();
     let unknown = || OssError::new(OssCode::InvalidAccessKeyId).with("OSSAccessKeyId", key_id);
-    let key = keys
-        .get(ctx.store.as_ref(), key_id)
-        .await?
-        .ok_or_else(unknown)?;
-    if claim.security_token(&signed).is_some() {
-        return Err(OssError::with_message(
-            OssCode::InvalidSecurityToken,
-            "A security token was sent with a long-term access key.",
-        ));
-    }
-    claim.check_time(&signed, OffsetDateTime::now_utc(), TIME_WINDOW)?;
-    claim.verify(&signed, &key.secret)?;
-    if !key.enabled {
+    let token = claim.security_token(&signed);
+    let now = OffsetDateTime::now_utc();
+    let (secret, principal, enabled) = match keys.get(ctx.store.as_ref(), key_id).await? {
+        Some(key) => {
+            if token.is_some() {
+                return Err(OssError::with_message(
+                    OssCode::InvalidSecurityToken,
+                    "A security token was sent with a long-term access key.",
+                ));
+            }
+            let principal = Principal {
+                account_id: key.account_id,
+                only: None,
+            };
+            (key.secret, principal, key.enabled)
+        }
+        None => {
+            let c = ctx
+                .store
+                .upload_credential(key_id)
+                .await?
+                .ok_or_else(unknown)?;
+            if now.unix_timestamp() > c.expire_time {
+                return Err(OssError::new(OssCode::SecurityTokenExpired));
+            }
+            let sent = token.unwrap_or("");
+            if !bool::from(subtle::ConstantTimeEq::ct_eq(
+                sent.as_bytes(),
+                c.security_token.as_bytes(),
+            )) {
+                return Err(OssError::new(OssCode::InvalidSecurityToken));
+            }
+            let principal = Principal {
+                account_id: c.account_id,
+                only: Some((c.bucket, c.object_key)),
+            };
+            (c.secret, principal, true)
+        }
+    };
+    claim.check_time(&signed, now, TIME_WINDOW)?;
+    claim.verify(&signed, &secret)?;
+    if !enabled {
         return Err(OssError::with_message(
             OssCode::InvalidAccessKeyId,
             "The OSS Access Key Id you provided is disabled.",
         )
         .with("OSSAccessKeyId", key_id));
     }
-    Ok(key.account_id)
+    Ok(principal)
+}
+
+/// An object was written: media created for it by CreateUploadMedia enter the probe queue
+/// (`Init` → `Preparing` → `Normal`).
+async fn object_written(ctx: &Ctx, bucket: &str, key: &str) -> Result<(), OssError> {
+    if ctx.store.finish_pending_uploads(bucket, key).await? > 0 {
+        ctx.probe_wakeup.notify_one();
+    }
+    Ok(())
 }
 
 /// The bucket is the caller's: claimed on first use, another account's is `AccessDenied`.
@@ -487,6 +564,7 @@ async fn execute(
                 user_meta: req.user_meta(),
             };
             objects.commit(received, bucket, key, &meta).await?;
+            object_written(ctx, bucket, key).await?;
             let mut r = empty(StatusCode::OK);
             set(&mut r, "etag", &meta.etag);
             Ok(r)
@@ -517,6 +595,7 @@ async fn execute(
                 },
             };
             objects.commit(received, bucket, key, &meta).await?;
+            object_written(ctx, bucket, key).await?;
             let mut r = xml_response(format!(
                 "<CopyObjectResult><ETag>{}</ETag><LastModified>{}</LastModified></CopyObjectResult>",
                 escape(&meta.etag),
@@ -574,6 +653,7 @@ async fn execute(
                 }
             }
             let etag = objects.complete(&upload_id, &upload, &listed).await?;
+            object_written(ctx, bucket, key).await?;
             let mut r = xml_response(format!(
                 "<CompleteMultipartUploadResult><Location>http://{bucket}.oss-{}.aliyuncs.com/{}</Location>\
                  <Bucket>{bucket}</Bucket><Key>{}</Key><ETag>{}</ETag></CompleteMultipartUploadResult>",

@@ -387,6 +387,13 @@ async fn authenticate(
     rpc: &request::RpcRequest,
     base_url: String,
 ) -> Result<Caller, ApiError> {
+    // Temporary (STS) credentials work on the OSS API only, so their keys are unknown here.
+    if rpc.security_token {
+        return Err(ApiError::invalid(
+            "SecurityToken",
+            "STS security tokens are accepted by the OSS API only; sign with an access key.",
+        ));
+    }
     let key_id = rpc.claim.access_key_id();
     let key = app
         .keys
@@ -421,12 +428,6 @@ async fn authenticate(
             ));
         }
         NonceCheck::TooOld => return Err(request::expired()),
-    }
-    if rpc.security_token {
-        return Err(ApiError::invalid(
-            "SecurityToken",
-            "STS security tokens are not supported yet; sign with an access key.",
-        ));
     }
     Ok(Caller {
         account_id: key.account_id,

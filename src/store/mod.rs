@@ -2,6 +2,7 @@
 //! implementation. Both use the same column layout and, where the dialects agree, the same
 //! SQL text defined here; dialect-specific work lives in each backend.
 
+pub mod oss;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -45,7 +46,8 @@ impl From<sqlx::Error> for StoreError {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+/// `UploadStore` (store/oss.rs) holds the upload actions' and OSS API's methods.
+pub trait Store: oss::UploadStore + Send + Sync + 'static {
     /// Cheap round trip for `/healthz`.
     async fn ping(&self) -> StoreResult<()>;
 

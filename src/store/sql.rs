@@ -108,6 +108,8 @@ macro_rules! impl_store {
             Ok(())
         }
 
+        $crate::store::oss::impl_upload_store!($store);
+
         #[async_trait::async_trait]
         impl $crate::store::Store for $store {
             async fn ping(&self) -> StoreResult<()> {
@@ -426,6 +428,8 @@ macro_rules! impl_store {
                 loop {
                     let next: Option<(String, String)> = sqlx::query_as(
                         "SELECT account_id, media_id FROM media WHERE status = 'Init' \
+                         AND NOT EXISTS (SELECT 1 FROM pending_uploads p \
+                         WHERE p.account_id = media.account_id AND p.media_id = media.media_id) \
                          ORDER BY create_time LIMIT 1",
                     )
                     .fetch_optional(&self.pool)
