@@ -428,3 +428,74 @@ def test_create_upload_media_multipart_and_target_bucket(server, fresh, owner, t
     expect_error(lambda: create_upload(fresh, upload_target_config=json.dumps(
         {"StorageType": "oss", "StorageLocation": f"{taken}.oss-cn-shanghai.aliyuncs.com"})),
         "InvalidParameter", 400, "UploadTargetConfig")
+
+
+# ---------------------------------------------------------------------------------------------
+# UploadMediaByURL / GetUrlUploadInfos
+
+
+@pytest.fixture
+def file_host(media_files):
+    """Serves the session's media files over HTTP on 127.0.0.1 (a free port)."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(media_files.video.parent))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def wait_job(api: Api, job_id: str, deadline: float = 20.0) -> dict:
+    import time
+
+    end = time.monotonic() + deadline
+    while True:
+        infos = api.call("get_url_upload_infos", ice.GetUrlUploadInfosRequest(job_ids=job_id)).raw
+        info = infos["URLUploadInfoList"][0]
+        if info["Status"] != "PROCESSING":
+            return info
+        assert time.monotonic() < end, info
+        time.sleep(0.05)
+
+
+def test_upload_media_by_url(make_server, media_files, file_host):
+    import urllib.parse
+
+    srv = make_server("--fetch-allow", "127.0.0.1")
+    api = Api(srv.endpoint, srv.create_account(), "v3")
+    good = f"{file_host}/{media_files.video.name}"
+    missing = f"{file_host}/no-such-file.mp4"
+    r = api.call("upload_media_by_url", ice.UploadMediaByURLRequest(
+        upload_urls=",".join(urllib.parse.quote(u, safe="") for u in (good, missing)),
+        media_meta_data=json.dumps([{"SourceURL": good, "Title": "pulled"}]),
+    )).raw
+    jobs = {j["SourceURL"]: j for j in r["UploadJobs"]}
+    assert set(jobs) == {good, missing}
+
+    done = wait_job(api, jobs[good]["JobId"])
+    assert done["Status"] == "SUCCESS", done
+    assert done["FileSize"] == str(media_files.video.stat().st_size)
+    assert done["UploadURL"] == good and done["MediaId"] == jobs[good]["MediaId"]
+    info = wait_probed(api, jobs[good]["MediaId"], server=srv)
+    assert info["MediaBasicInfo"]["Status"] == "Normal"
+    assert info["MediaBasicInfo"]["Title"] == "pulled"
+
+    failed = wait_job(api, jobs[missing]["JobId"])
+    assert failed["Status"] == "FAIL" and "404" in failed["ErrorMessage"]
+    assert wait_probed(api, jobs[missing]["MediaId"], server=srv)["MediaBasicInfo"]["Status"] == "PrepareFail"
+
+    by_url = api.call("get_url_upload_infos", ice.GetUrlUploadInfosRequest(
+        upload_urls=urllib.parse.quote(good, safe="") + "," + urllib.parse.quote("http://127.0.0.1/never", safe=""))).raw
+    assert [i["JobId"] for i in by_url["URLUploadInfoList"]] == [jobs[good]["JobId"]]
+    assert by_url["NonExists"] == ["http://127.0.0.1/never"]
+
+    # Hosts outside --fetch-allow are refused up front, as for registration.
+    expect_error(lambda: api.call("upload_media_by_url", ice.UploadMediaByURLRequest(
+        upload_urls=urllib.parse.quote("http://example.com/a.mp4", safe=""))), "InvalidParameter", 400, "UploadURLs")

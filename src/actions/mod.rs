@@ -9,6 +9,7 @@ mod templates;
 mod upload;
 
 pub use media::run_probe_workers;
+pub use upload::run_url_upload_worker;
 
 use std::sync::Arc;
 
@@ -75,6 +76,8 @@ pub const ACTIONS: &[&str] = &[
     "GetTemplateParams",
     "CreateUploadMedia",
     "RefreshUploadMedia",
+    "UploadMediaByURL",
+    "GetUrlUploadInfos",
 ];
 
 /// The action's name if openice implements it.
@@ -132,6 +135,14 @@ pub async fn dispatch(
         "GetTemplateParams" => reply(request_id, templates::params(ctx, caller, params).await?),
         "CreateUploadMedia" => reply(request_id, upload::create(ctx, caller, params).await?),
         "RefreshUploadMedia" => reply(request_id, upload::refresh(ctx, caller, params).await?),
+        "UploadMediaByURL" => reply(
+            request_id,
+            upload::upload_by_url(ctx, caller, params).await?,
+        ),
+        "GetUrlUploadInfos" => reply(
+            request_id,
+            upload::url_upload_infos(ctx, caller, params).await?,
+        ),
         other => Err(unknown_action(other)),
     }
 }

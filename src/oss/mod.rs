@@ -466,6 +466,24 @@ async fn authenticate(ctx: &Ctx, keys: &KeyCache, req: &OssRequest) -> Result<Pr
     Ok(principal)
 }
 
+/// Writes `body` as the object `bucket`/`key` the way PutObject does (temp file, fsync,
+/// rename, metadata sidecar) and starts probing media waiting for it; answers its size.
+/// UploadMediaByURL stores what it fetched through this.
+pub async fn put_object(ctx: &Ctx, bucket: &str, key: &str, body: Body) -> Result<u64, OssError> {
+    let objects = Objects::new(&ctx.storage);
+    let received = objects.receive(body, None).await?;
+    let meta = ObjectMeta {
+        etag: quoted_hex(&received.md5),
+        content_type: content_type_for(key),
+        size: received.size,
+        object_type: "Normal".into(),
+        user_meta: Vec::new(),
+    };
+    objects.commit(received, bucket, key, &meta).await?;
+    object_written(ctx, bucket, key).await?;
+    Ok(meta.size)
+}
+
 /// An object was written: media created for it by CreateUploadMedia enter the probe queue
 /// (`Init` → `Preparing` → `Normal`).
 async fn object_written(ctx: &Ctx, bucket: &str, key: &str) -> Result<(), OssError> {

@@ -131,6 +131,14 @@ pub async fn serve(
     tokio::spawn(compact_counts(store.clone()));
     let ctx = context(store, &config).await?;
     actions::run_probe_workers(ctx.clone(), config.probe_workers);
+    let refetch = ctx.store.requeue_url_jobs().await?;
+    if refetch > 0 {
+        tracing::info!(
+            refetch,
+            "URL uploads left unfinished by the last run are queued again"
+        );
+    }
+    actions::run_url_upload_worker(ctx.clone());
     let (listen, tls) = (config.listen, config.tls.clone());
     let app = router(ctx, config);
     match &tls {
