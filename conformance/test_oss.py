@@ -15,6 +15,7 @@ import secrets
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import oss2
 import pytest
@@ -499,3 +500,27 @@ def test_upload_media_by_url(make_server, media_files, file_host):
     # Hosts outside --fetch-allow are refused up front, as for registration.
     expect_error(lambda: api.call("upload_media_by_url", ice.UploadMediaByURLRequest(
         upload_urls=urllib.parse.quote("http://example.com/a.mp4", safe=""))), "InvalidParameter", 400, "UploadURLs")
+
+
+# ---------------------------------------------------------------------------------------------
+# ali-oss (Node.js): virtual-host addressing against an IP endpoint, V1 and V4, STS
+
+JS_DIR = Path(__file__).resolve().parent / "js"
+
+
+def run_ali_oss(*args: str) -> None:
+    if not (JS_DIR / "node_modules" / "ali-oss").is_dir():
+        pytest.fail("ali-oss is not installed: run scripts/test.sh (npm ci in conformance/js)")
+    p = subprocess.run(["node", str(JS_DIR / "oss_smoke.js"), *args], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr[-3000:]
+
+
+def test_ali_oss_smoke(server, owner, version):
+    run_ali_oss(f"http://{server.endpoint}", f"js-{secrets.token_hex(5)}", owner.access_key_id,
+                owner.access_key_secret, "", version)
+
+
+def test_ali_oss_with_upload_credentials(server, fresh, version):
+    r, address, auth = create_upload(fresh)
+    run_ali_oss(address["Endpoint"], address["Bucket"], auth["AccessKeyId"], auth["AccessKeySecret"],
+                auth["SecurityToken"], version, address["FileName"])
