@@ -524,3 +524,14 @@ def test_ali_oss_with_upload_credentials(server, fresh, version):
     r, address, auth = create_upload(fresh)
     run_ali_oss(address["Endpoint"], address["Bucket"], auth["AccessKeyId"], auth["AccessKeySecret"],
                 auth["SecurityToken"], version, address["FileName"])
+
+
+def test_key_that_collides_with_a_folder_is_refused(bucket):
+    bucket.put_object("a/b.txt", b"1")
+    with pytest.raises(oss2.exceptions.ServerError) as err:
+        bucket.put_object("a", b"2")
+    assert (err.value.status, err.value.code) == (400, "InvalidObjectName")
+    with pytest.raises(oss2.exceptions.ServerError) as err:
+        bucket.put_object("a/b.txt/c", b"3")
+    assert (err.value.status, err.value.code) == (400, "InvalidObjectName")
+    assert bucket.get_object("a/b.txt").read() == b"1"

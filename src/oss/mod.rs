@@ -89,6 +89,33 @@ enum OssOperation {
     ListParts { upload_id: String },
 }
 
+impl OssOperation {
+    /// OSS's name of the operation, for logs.
+    fn name(&self) -> &'static str {
+        use OssOperation::*;
+        match self {
+            ListBuckets => "ListBuckets",
+            PutBucket => "PutBucket",
+            GetBucketInfo => "GetBucketInfo",
+            GetBucketLocation => "GetBucketLocation",
+            ListObjects => "ListObjects",
+            ListObjectsV2 => "ListObjectsV2",
+            DeleteMultipleObjects => "DeleteMultipleObjects",
+            PutObject => "PutObject",
+            CopyObject { .. } => "CopyObject",
+            GetObject => "GetObject",
+            HeadObject => "HeadObject",
+            GetObjectMeta => "GetObjectMeta",
+            DeleteObject => "DeleteObject",
+            InitiateMultipartUpload => "InitiateMultipartUpload",
+            UploadPart { .. } => "UploadPart",
+            CompleteMultipartUpload { .. } => "CompleteMultipartUpload",
+            AbortMultipartUpload { .. } => "AbortMultipartUpload",
+            ListParts { .. } => "ListParts",
+        }
+    }
+}
+
 /// Sub-resources the operations above understand; any other signed sub-resource (`acl`,
 /// `tagging`, …) is an operation openice does not implement.
 const HANDLED: &[&str] = &[
@@ -331,12 +358,12 @@ pub async fn handle(
         .and_then(|h| h.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let mut operation = String::new();
+    let mut operation = "";
     let mut account = String::new();
     let result = async {
         let req = OssRequest::parse(&parts, domain)?;
         let op = req.operation()?;
-        operation = format!("{op:?}");
+        operation = op.name();
         let principal = authenticate(&ctx, keys, &req).await?;
         account.clone_from(&principal.account_id);
         if !principal.allows(&req, &op) {
@@ -348,10 +375,11 @@ pub async fn handle(
         execute(&ctx, &account, &req, op, body).await
     }
     .await;
+    let mut code = "";
     let mut response = match result {
         Ok(r) => r,
         Err(e) => {
-            tracing::info!(request_id = %request_id, code = e.code.as_str(), "OSS request refused");
+            code = e.code.as_str();
             e.response(&parts.method, &request_id, &host)
         }
     };
@@ -364,9 +392,10 @@ pub async fn handle(
     }
     tracing::info!(
         request_id = %request_id,
-        operation = %operation.split([' ', '{']).next().unwrap_or(""),
+        operation,
         account = %account,
         status = response.status().as_u16(),
+        code,
         "oss request"
     );
     response

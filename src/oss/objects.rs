@@ -174,7 +174,15 @@ impl<'a> Objects<'a> {
         if result.is_err() {
             let _ = tokio::fs::remove_file(&received.path).await;
         }
-        result
+        result.map_err(|e: OssError| match e.code {
+            OssCode::InternalError if dest_collides(&dest) => OssError::with_message(
+                OssCode::InvalidObjectName,
+                format!(
+                    "The key \"{key}\" collides with another object's path (objects are files: \"a\" and \"a/b\" cannot both exist)."
+                ),
+            ),
+            _ => e,
+        })
     }
 
     /// The object's file, size and metadata; `NoSuchKey` when absent.
@@ -446,6 +454,11 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<Entry>) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether `dest` is a folder, or one of its parents is a file: the key cannot be a file.
+fn dest_collides(dest: &Path) -> bool {
+    dest.is_dir() || dest.ancestors().skip(1).any(Path::is_file)
+}
+
 async fn create_parent(path: &Path) -> io::Result<()> {
     match path.parent() {
         Some(parent) => tokio::fs::create_dir_all(parent).await,
@@ -457,10 +470,17 @@ async fn create_parent(path: &Path) -> io::Result<()> {
 async fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     create_parent(path).await?;
     let tmp = path.with_file_name(format!(".openice-meta-{}", uuid::Uuid::new_v4().simple()));
-    let mut f = tokio::fs::File::create(&tmp).await?;
-    f.write_all(bytes).await?;
-    f.sync_all().await?;
-    tokio::fs::rename(&tmp, path).await
+    let written = async {
+        let mut f = tokio::fs::File::create(&tmp).await?;
+        f.write_all(bytes).await?;
+        f.sync_all().await?;
+        tokio::fs::rename(&tmp, path).await
+    }
+    .await;
+    if written.is_err() {
+        let _ = tokio::fs::remove_file(&tmp).await;
+    }
+    written
 }
 
 async fn md5_file(path: &Path) -> io::Result<[u8; 16]> {
