@@ -495,6 +495,15 @@ async fn authenticate(ctx: &Ctx, keys: &KeyCache, req: &OssRequest) -> Result<Pr
     Ok(principal)
 }
 
+/// Start-up housekeeping: half-received bodies of a crashed server are removed.
+pub async fn sweep(ctx: &Ctx) {
+    match Objects::new(&ctx.storage).sweep_temp().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(removed = n, "removed half-received OSS uploads"),
+        Err(e) => tracing::warn!(error = %e, "could not sweep half-received OSS uploads"),
+    }
+}
+
 /// Writes `body` as the object `bucket`/`key` the way PutObject does (temp file, fsync,
 /// rename, metadata sidecar) and starts probing media waiting for it; answers its size.
 /// UploadMediaByURL stores what it fetched through this.

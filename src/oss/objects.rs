@@ -145,6 +145,30 @@ impl<'a> Objects<'a> {
         received
     }
 
+    /// Removes bodies a crashed server left half-received (older than a day, so that other
+    /// servers sharing the data dir keep the uploads they are receiving).
+    pub async fn sweep_temp(&self) -> io::Result<u64> {
+        let mut removed = 0;
+        let mut dir = match tokio::fs::read_dir(self.oss_dir.join("tmp")).await {
+            Ok(d) => d,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        while let Some(entry) = dir.next_entry().await? {
+            let age = entry
+                .metadata()
+                .await?
+                .modified()?
+                .elapsed()
+                .unwrap_or_default();
+            if age > std::time::Duration::from_secs(86_400) {
+                tokio::fs::remove_file(entry.path()).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Drops a received body that will not be stored.
     pub async fn discard(&self, received: Received) {
         let _ = tokio::fs::remove_file(&received.path).await;

@@ -139,6 +139,7 @@ pub async fn serve(
         );
     }
     actions::run_url_upload_worker(ctx.clone());
+    crate::oss::sweep(&ctx).await;
     let (listen, tls) = (config.listen, config.tls.clone());
     let app = router(ctx, config);
     match &tls {
