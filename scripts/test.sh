@@ -39,6 +39,18 @@ if [ ! -x .venv/bin/python ] || ! cmp -s conformance/requirements.txt .venv/.req
     cp conformance/requirements.txt .venv/.requirements
 fi
 
+# ali-oss (pinned in conformance/js/package-lock.json), the Node.js OSS SDK test_oss.py drives.
+if ! command -v npm >/dev/null; then
+    echo "== installing Node.js"
+    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+fi
+if [ ! -d conformance/js/node_modules/ali-oss ] || ! cmp -s conformance/js/package-lock.json conformance/js/node_modules/.package-lock-copy.json; then
+    echo "== installing ali-oss"
+    (cd conformance/js && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.package-lock-copy.json)
+fi
+
 echo "== building"
 cargo build --locked --workspace
 echo "== Rust unit and integration tests"

@@ -158,6 +158,10 @@ struct ServeArgs {
     /// OPENICE_ENDPOINT and the default account's key in their environment.
     #[arg(long, env = "OPENICE_INIT_DIR")]
     init_dir: Option<PathBuf>,
+    /// Also serve OSS virtual-host requests addressed as `<bucket>.DOMAIN` (path style and
+    /// `<bucket>.oss-<region>.aliyuncs.com` hosts work without it).
+    #[arg(long, env = "OPENICE_OSS_DOMAIN")]
+    oss_domain: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -306,6 +310,10 @@ async fn serve(args: ServeArgs) -> CliResult {
         quotas: server::Quotas::parse(&args.quotas)?,
         tls: args.tls_cert.zip(args.tls_key),
         init_hooks,
+        oss_domain: args
+            .oss_domain
+            .map(|d| d.trim().trim_matches('.').to_ascii_lowercase())
+            .filter(|d| !d.is_empty()),
     };
     server::serve(store, config).await?;
     tracing::info!("stopped");

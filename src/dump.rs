@@ -2,7 +2,8 @@
 //! of `store::export::TABLES`, read in one snapshot) and of the bucket files of its data dir.
 //!
 //! The archive is a tar file: `tables/<table>.json` (one [`TableRows`] each), then
-//! `buckets/<bucket>/<key>` (the object files), then `manifest.json` last, holding the size
+//! `buckets/<bucket>/<key>` (the object files) and `oss/meta/<bucket>/<key>` (the OSS API's
+//! per-object metadata: ETag, content type, `x-oss-meta-*`), then `manifest.json` last, holding the size
 //! and SHA-256 of every other entry. A restore reads the whole archive and checks it against
 //! the manifest before it writes anything, so a truncated archive (no manifest) or a
 //! tampered one (a digest that differs, an entry missing or extra) is refused untouched.
@@ -25,6 +26,9 @@ const MANIFEST: &str = "manifest.json";
 /// Files being written into a bucket (`ObjectStorage::put_file` and uploads) carry this
 /// prefix until they are renamed into place: not objects yet.
 const TEMP_PREFIX: &str = ".openice-upload-";
+/// The data-dir folders a dump carries, each holding `<bucket>/<key>` files; archive entries
+/// keep their data-dir-relative paths.
+const FILE_TREES: &[&str] = &["buckets/", "oss/meta/"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum DumpError {
@@ -69,16 +73,15 @@ pub struct Summary {
     pub file_bytes: u64,
 }
 
-/// Bucket files under `<data_dir>/buckets`, as (object path relative to it, file), sorted.
+/// The files of [`FILE_TREES`] under `data_dir`, as (data-dir-relative path, file), sorted.
 /// Symlinks and in-flight temp files are not objects.
 fn bucket_files(data_dir: &Path) -> Result<Vec<(String, PathBuf)>, DumpError> {
-    let root = data_dir.join("buckets");
     let mut out = Vec::new();
-    let mut pending = vec![root.clone()];
+    let mut pending: Vec<PathBuf> = FILE_TREES.iter().map(|t| data_dir.join(t)).collect();
     while let Some(dir) = pending.pop() {
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound && dir == root => return Ok(out),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(io_err(format!("cannot read {}", dir.display()))(e)),
         };
         for entry in entries {
@@ -93,7 +96,7 @@ fn bucket_files(data_dir: &Path) -> Result<Vec<(String, PathBuf)>, DumpError> {
                 && !entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
             {
                 let rel = path
-                    .strip_prefix(&root)
+                    .strip_prefix(data_dir)
                     .ok()
                     .and_then(Path::to_str)
                     .ok_or_else(|| {
@@ -109,6 +112,13 @@ fn bucket_files(data_dir: &Path) -> Result<Vec<(String, PathBuf)>, DumpError> {
     }
     out.sort();
     Ok(out)
+}
+
+/// The `<bucket>/<key>` of a file entry, when `path` is one with a valid bucket and key.
+fn object_of(path: &str) -> Option<Result<(), String>> {
+    let object = FILE_TREES.iter().find_map(|t| path.strip_prefix(t))?;
+    let (bucket, key) = object.split_once('/').unwrap_or((object, ""));
+    Some(check_bucket(bucket).and_then(|()| check_key(key)))
 }
 
 /// Counts bytes and hashes what passes through.
@@ -199,7 +209,7 @@ pub async fn dump(
             let what = format!("cannot read {}", path.display());
             let f = std::fs::File::open(path).map_err(io_err(&what))?;
             let size = f.metadata().map_err(io_err(&what))?.len();
-            let entry = format!("buckets/{rel}");
+            let entry = rel.clone();
             // A file that changes size while it is copied would be cut or padded by tar:
             // objects are replaced by rename, never rewritten in place, so this is a fault.
             let digest = append(&mut tar, &entry, size, f.take(size))?;
@@ -245,7 +255,7 @@ pub async fn dump(
 /// An archive read and checked against its manifest: its tables, and where its files are.
 struct Checked {
     tables: Vec<TableRows>,
-    /// Bucket object path → size.
+    /// Data-dir-relative file path → size.
     files: BTreeMap<String, u64>,
 }
 
@@ -299,15 +309,12 @@ fn check(archive: &Path) -> Result<Checked, DumpError> {
                 )));
             }
             tables.push(table);
-        } else if let Some(object) = path.strip_prefix("buckets/") {
-            let (bucket, key) = object.split_once('/').unwrap_or((object, ""));
-            check_bucket(bucket)
-                .and_then(|()| check_key(key))
-                .map_err(|e| DumpError::Invalid(format!("{path}: {e}")))?;
+        } else if let Some(valid) = object_of(&path) {
+            valid.map_err(|e| DumpError::Invalid(format!("{path}: {e}")))?;
             let mut hashing = Hashing::new(&mut entry);
             io::copy(&mut hashing, &mut io::sink()).map_err(invalid)?;
             let digest = hashing.digest();
-            files.insert(object.to_string(), digest.size);
+            files.insert(path.clone(), digest.size);
             seen.insert(path.clone(), digest);
         } else {
             return Err(DumpError::Invalid(format!("unexpected entry {path}")));
@@ -353,22 +360,18 @@ pub async fn restore(
                 .into(),
         ));
     }
-    let buckets = data_dir.join("buckets");
-    let clash = checked
-        .files
-        .keys()
-        .find(|object| buckets.join(object).exists());
-    if let Some(object) = clash {
+    let clash = checked.files.keys().find(|rel| data_dir.join(rel).exists());
+    if let Some(rel) = clash {
         return Err(DumpError::Refused(format!(
             "{} already exists; restore into a data dir without these bucket files",
-            buckets.join(object).display()
+            data_dir.join(rel).display()
         )));
     }
     let total: u64 = checked.files.values().sum();
     let file = std::fs::File::open(archive)
         .map_err(io_err(format!("cannot read {}", archive.display())))?;
     // Plain file I/O: off the async workers' hands without moving `progress` to a thread.
-    let written = tokio::task::block_in_place(|| extract_files(file, &buckets, total, progress));
+    let written = tokio::task::block_in_place(|| extract_files(file, data_dir, total, progress));
     let written = match written {
         Ok(w) => w,
         Err((e, partial)) => {
@@ -397,11 +400,11 @@ fn remove_all(paths: &[PathBuf]) {
     }
 }
 
-/// Writes the archive's bucket files under `buckets` (each through a temp file, fsynced and
+/// Writes the archive's files under `data_dir` (each through a temp file, fsynced and
 /// renamed). On failure, returns the files already written so the caller can take them back.
 fn extract_files(
     file: std::fs::File,
-    buckets: &Path,
+    data_dir: &Path,
     total: u64,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Vec<PathBuf>, (DumpError, Vec<PathBuf>)> {
@@ -421,11 +424,11 @@ fn extract_files(
                 .map_err(invalid)?
                 .to_string_lossy()
                 .into_owned();
-            let Some(object) = path.strip_prefix("buckets/") else {
+            if object_of(&path).is_none() {
                 return Ok(None);
-            };
-            let dest = buckets.join(object);
-            let parent = dest.parent().unwrap_or(buckets).to_path_buf();
+            }
+            let dest = data_dir.join(&path);
+            let parent = dest.parent().unwrap_or(data_dir).to_path_buf();
             std::fs::create_dir_all(&parent)
                 .map_err(io_err(format!("cannot create {}", parent.display())))?;
             let tmp = parent.join(format!("{TEMP_PREFIX}{}", uuid::Uuid::new_v4().simple()));

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod dump;
 pub mod jobs;
 pub mod media;
+pub mod oss;
 pub mod protocol;
 pub mod render;
 pub mod server;

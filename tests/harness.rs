@@ -197,7 +197,7 @@ struct Answer {
 }
 
 fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
+    http_client_builder()
         .timeout(Duration::from_secs(30))
         .build()
         .expect("http client")

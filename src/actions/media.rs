@@ -157,6 +157,21 @@ impl ViewCtx<'_> {
         }
     }
 
+    /// `Uploading` while a CreateUploadMedia object has not been written yet.
+    fn file_status(&self, m: &MediaInfo) -> &'static str {
+        let missing = || match InputLocation::parse(&m.location, "InputURL") {
+            Ok(InputLocation::Oss { bucket, key }) => {
+                self.ctx.storage.existing(&bucket, &key).is_err()
+            }
+            _ => false,
+        };
+        if m.status == MediaStatus::Init && missing() {
+            "Uploading"
+        } else {
+            "Normal"
+        }
+    }
+
     pub(super) async fn view(
         &self,
         m: MediaInfo,
@@ -184,7 +199,7 @@ impl ViewCtx<'_> {
                     file_name: InputLocation::parse(&m.location, "InputURL")
                         .map(|l| l.file_name().to_string())
                         .unwrap_or_default(),
-                    file_status: "Normal",
+                    file_status: self.file_status(&m),
                     file_type: "source_file",
                     file_size: m.file_size.map(|s| s.to_string()),
                     file_url: Some(self.fetchable(&m.location)),

@@ -7,8 +7,10 @@ mod materials;
 mod media;
 mod projects;
 mod templates;
+mod upload;
 
 pub use media::run_probe_workers;
+pub use upload::run_url_upload_worker;
 
 use std::sync::Arc;
 
@@ -82,6 +84,10 @@ pub const ACTIONS: &[&str] = &[
     "ListMediaProducingJobs",
     "SetEventCallback",
     "GetEventCallback",
+    "CreateUploadMedia",
+    "RefreshUploadMedia",
+    "UploadMediaByURL",
+    "GetUrlUploadInfos",
 ];
 
 /// The action's name if openice implements it.
@@ -147,6 +153,16 @@ pub async fn dispatch(
         "GetEventCallback" => reply(
             request_id,
             jobs::get_event_callback(ctx, caller, params).await?,
+        ),
+        "CreateUploadMedia" => reply(request_id, upload::create(ctx, caller, params).await?),
+        "RefreshUploadMedia" => reply(request_id, upload::refresh(ctx, caller, params).await?),
+        "UploadMediaByURL" => reply(
+            request_id,
+            upload::upload_by_url(ctx, caller, params).await?,
+        ),
+        "GetUrlUploadInfos" => reply(
+            request_id,
+            upload::url_upload_infos(ctx, caller, params).await?,
         ),
         other => Err(unknown_action(other)),
     }

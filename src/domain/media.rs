@@ -106,7 +106,7 @@ impl InputLocation {
 }
 
 /// `oss-<region>[-internal].aliyuncs.com`
-fn is_oss_endpoint(endpoint: &str) -> bool {
+pub fn is_oss_endpoint(endpoint: &str) -> bool {
     endpoint
         .strip_prefix("oss-")
         .and_then(|r| r.strip_suffix(".aliyuncs.com"))

@@ -30,6 +30,11 @@ impl ObjectStorage {
         }
     }
 
+    /// The data dir these buckets live in (the OSS API keeps its own state beside them).
+    pub fn data_dir(&self) -> &Path {
+        self.root.parent().unwrap_or(&self.root)
+    }
+
     /// The file of an object whose bucket and key were already checked
     /// (`domain::media::check_bucket`/`check_key`).
     pub fn path(&self, bucket: &str, key: &str) -> PathBuf {

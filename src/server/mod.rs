@@ -4,7 +4,7 @@
 
 mod console;
 mod hooks;
-mod keys;
+pub(crate) mod keys;
 mod metrics;
 mod quota;
 mod replay;
@@ -62,6 +62,8 @@ pub struct ServerConfig {
     pub quotas: Quotas,
     /// `--init-dir`: hooks to run once the server answers.
     pub init_hooks: Option<InitHooks>,
+    /// Virtual-host OSS requests also come as `<bucket>.<oss_domain>`.
+    pub oss_domain: Option<String>,
 }
 
 struct App {
@@ -73,6 +75,7 @@ struct App {
     quotas: Quotas,
     in_flight: Arc<tokio::sync::Semaphore>,
     keys: keys::KeyCache,
+    oss_domain: Option<String>,
 }
 
 /// Builds the action context; the download-URL key is kept in the store so that every
@@ -108,6 +111,7 @@ fn router(ctx: Arc<Ctx>, config: ServerConfig, replay: replay::ReplayGuard) -> R
         quotas: config.quotas,
         in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
         keys: keys::KeyCache::default(),
+        oss_domain: config.oss_domain,
     });
     Router::new()
         .route("/healthz", get(healthz))
@@ -115,7 +119,8 @@ fn router(ctx: Arc<Ctx>, config: ServerConfig, replay: replay::ReplayGuard) -> R
         .route("/oss/{bucket}/{*key}", get(download))
         .merge(console::routes())
         .fallback(rpc)
-        .with_state(app)
+        .with_state(app.clone())
+        .layer(axum::middleware::from_fn_with_state(app, oss_first))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
@@ -152,6 +157,15 @@ pub async fn serve(
     crate::jobs::warn_missing_tools();
     let (stop_workers, must_exit) = tokio::sync::watch::channel(false);
     crate::jobs::start(ctx.clone(), config.render_workers, must_exit);
+    let refetch = ctx.store.requeue_url_jobs().await?;
+    if refetch > 0 {
+        tracing::info!(
+            refetch,
+            "URL uploads left unfinished by the last run are queued again"
+        );
+    }
+    actions::run_url_upload_worker(ctx.clone());
+    crate::oss::sweep(&ctx).await;
     let (listen, tls) = (config.listen, config.tls.clone());
     // Requests signed before the floor are refused; wait it out so that clients with
     // correct clocks never see that.
@@ -224,6 +238,20 @@ async fn compact_counts(store: Arc<dyn Store>) {
         }
         tokio::time::sleep(EVERY).await;
     }
+}
+
+/// OSS requests are recognised before any other rule (`oss::is_oss`) and served by the
+/// OSS module, with streamed bodies and XML answers.
+async fn oss_first(
+    State(app): State<Arc<App>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let domain = app.oss_domain.as_deref();
+    if crate::oss::is_oss(req.uri(), req.headers(), domain) {
+        return crate::oss::handle(app.ctx.clone(), &app.keys, domain, req).await;
+    }
+    next.run(req).await
 }
 
 async fn shutdown_signal() {
@@ -431,6 +459,13 @@ async fn authenticate(
     rpc: &request::RpcRequest,
     base_url: String,
 ) -> Result<Caller, ApiError> {
+    // Temporary (STS) credentials work on the OSS API only, so their keys are unknown here.
+    if rpc.security_token {
+        return Err(ApiError::invalid(
+            "SecurityToken",
+            "STS security tokens are accepted by the OSS API only; sign with an access key.",
+        ));
+    }
     let key_id = rpc.claim.access_key_id();
     let key = app
         .keys
@@ -460,12 +495,6 @@ async fn authenticate(
             now.unix_timestamp(),
         )
         .await?;
-    if rpc.security_token {
-        return Err(ApiError::invalid(
-            "SecurityToken",
-            "STS security tokens are not supported yet; sign with an access key.",
-        ));
-    }
     Ok(Caller {
         account_id: key.account_id,
         base_url,

@@ -29,6 +29,9 @@ pub const TABLES: &[&str] = &[
     "jobs",
     "event_callbacks",
     "callback_outbox",
+    "pending_uploads",
+    "upload_credentials",
+    "url_upload_jobs",
 ];
 
 /// Tables a dump leaves out: kept by triggers from the tables above (so a restore rebuilds

@@ -4,6 +4,7 @@
 
 pub mod export;
 mod jobs;
+pub mod oss;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -49,7 +50,9 @@ impl From<sqlx::Error> for StoreError {
 }
 
 #[async_trait]
-pub trait Store: JobStore + Send + Sync + 'static {
+/// `JobStore` (store/jobs.rs) holds the producing jobs' methods, `UploadStore` (store/oss.rs)
+/// the upload actions' and OSS API's.
+pub trait Store: JobStore + oss::UploadStore + Send + Sync + 'static {
     /// Cheap round trip for `/healthz`.
     async fn ping(&self) -> StoreResult<()>;
 

@@ -153,6 +153,8 @@ macro_rules! impl_store {
             Ok(())
         }
 
+        $crate::store::oss::impl_upload_store!($store);
+
         #[async_trait::async_trait]
         impl $crate::store::Store for $store {
             async fn ping(&self) -> StoreResult<()> {
@@ -562,8 +564,11 @@ macro_rules! impl_store {
             ) -> StoreResult<Option<MediaInfo>> {
                 // Re-checking the claimable condition in UPDATE makes the claim safe with
                 // several servers.
+                // A media whose upload has not arrived yet (pending_uploads) has nothing to probe.
                 const CLAIMABLE: &str = "(status = 'Init' OR (status = 'Preparing' \
-                    AND (probe_lease_until IS NULL OR probe_lease_until < $1)))";
+                    AND (probe_lease_until IS NULL OR probe_lease_until < $1))) \
+                    AND NOT EXISTS (SELECT 1 FROM pending_uploads p \
+                    WHERE p.account_id = media.account_id AND p.media_id = media.media_id)";
                 loop {
                     let next: Option<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT account_id, media_id FROM media WHERE {CLAIMABLE} \

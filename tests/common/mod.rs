@@ -731,7 +731,7 @@ impl ServerOptions {
             port: AtomicU16::new(0),
             child: Mutex::new(None),
             logs: Arc::new(Mutex::new(String::new())),
-            http: reqwest::Client::builder()
+            http: http_client_builder()
                 .timeout(Duration::from_secs(60))
                 .build()
                 .expect("http client"),
@@ -752,6 +752,13 @@ impl ServerOptions {
         }
         server
     }
+}
+
+/// A reqwest client builder. The server's own reqwest (URL uploads) brings in rustls
+/// without a default crypto provider; the tests use the same one the server installs.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
 }
 
 /// `openice <args> <store_args>` with no OPENICE_* variables from the caller.

@@ -1,0 +1,741 @@
+//! Upload actions: CreateUploadMedia and RefreshUploadMedia hand out an upload address and a
+//! temporary credential for the OSS API (src/oss); UploadMediaByURL pulls allow-listed URLs
+//! in the background (GetUrlUploadInfos reports on it). The media exists at once (`Init`)
+//! and is probed when its object has been written.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+use super::{Caller, Ctx};
+use crate::domain::media::{
+    self, BusinessType, InputLocation, MediaInfo, MediaSource, MediaStatus, MediaType,
+};
+use crate::domain::{format_time, new_id, now_micros};
+use crate::protocol::error::ApiError;
+use crate::protocol::params::Params;
+use crate::store::StoreError;
+use crate::store::oss::{UploadCredential, UrlUploadJob};
+
+/// Lifetime of an upload credential, as the vendor's (seconds).
+const CREDENTIAL_SECONDS: i64 = 3000;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct FileInfo {
+    #[serde(rename = "Type")]
+    file_type: String,
+    name: String,
+    ext: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct MediaMetaData {
+    title: Option<String>,
+    description: Option<String>,
+    cate_id: Option<i64>,
+    tags: Option<String>,
+    business_type: Option<String>,
+    #[serde(rename = "CoverURL")]
+    cover_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UploadTargetConfig {
+    storage_type: Option<String>,
+    storage_location: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct UploadAddress<'a> {
+    endpoint: &'a str,
+    bucket: &'a str,
+    file_name: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct UploadAuth<'a> {
+    access_key_id: &'a str,
+    access_key_secret: &'a str,
+    security_token: &'a str,
+    /// Seconds, as a string.
+    expiration: String,
+    #[serde(rename = "ExpireUTCTime")]
+    expire_utc_time: String,
+    region: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateUploadMediaBody {
+    media_id: String,
+    #[serde(rename = "MediaURL")]
+    media_url: String,
+    #[serde(rename = "FileURL")]
+    file_url: String,
+    upload_address: String,
+    upload_auth: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RefreshUploadMediaBody {
+    media_id: String,
+    upload_address: String,
+    upload_auth: String,
+}
+
+fn json_param<T: serde::de::DeserializeOwned>(
+    params: &Params,
+    name: &'static str,
+) -> Result<Option<T>, ApiError> {
+    params
+        .non_empty(name)?
+        .map(|raw| {
+            serde_json::from_str(raw).map_err(|e| {
+                ApiError::invalid(name, format!("It must be a JSON object as documented: {e}"))
+            })
+        })
+        .transpose()
+}
+
+fn random_string(len: usize) -> String {
+    rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+/// `sv/<8 hex>-<11 hex>/<same>.<ext>`, the vendor's object-name shape.
+fn object_key(ext: &str) -> String {
+    let id = new_id();
+    let name = format!("{}-{}", &id[..8], &id[8..19]);
+    format!("sv/{name}/{name}.{ext}")
+}
+
+/// The vendor form of an object's URL (which RegisterMediaInfo also accepts).
+fn file_url(ctx: &Ctx, bucket: &str, key: &str) -> String {
+    let encoded: Vec<String> = key
+        .split('/')
+        .map(|s| percent_encoding::utf8_percent_encode(s, crate::oss::sign::RFC3986).to_string())
+        .collect();
+    format!(
+        "https://{bucket}.oss-{}.aliyuncs.com/{}",
+        ctx.region,
+        encoded.join("/")
+    )
+}
+
+/// A new credential for one object, stored, and the two base64 JSON documents.
+async fn issue(
+    ctx: &Ctx,
+    caller: &Caller,
+    media_id: &str,
+    bucket: &str,
+    key: &str,
+) -> Result<(String, String), ApiError> {
+    let now = time::OffsetDateTime::now_utc();
+    let expires = now + time::Duration::seconds(CREDENTIAL_SECONDS);
+    let credential = UploadCredential {
+        access_key_id: format!("STS.{}", random_string(24)),
+        secret: random_string(32),
+        security_token: format!("CAIS{}", random_string(96)),
+        account_id: caller.account_id.clone(),
+        media_id: media_id.to_string(),
+        bucket: bucket.to_string(),
+        object_key: key.to_string(),
+        expire_time: expires.unix_timestamp(),
+    };
+    ctx.store.insert_upload_credential(&credential).await?;
+    let address = UploadAddress {
+        endpoint: &caller.base_url,
+        bucket,
+        file_name: key,
+    };
+    let auth = UploadAuth {
+        access_key_id: &credential.access_key_id,
+        access_key_secret: &credential.secret,
+        security_token: &credential.security_token,
+        expiration: CREDENTIAL_SECONDS.to_string(),
+        expire_utc_time: format_time(expires.unix_timestamp() * 1_000_000),
+        region: &ctx.region,
+    };
+    let encode = |json: serde_json::Result<Vec<u8>>| {
+        json.map(|bytes| STANDARD.encode(bytes)).map_err(|e| {
+            tracing::error!(error = %e, "upload document serialisation failed");
+            ApiError::internal()
+        })
+    };
+    Ok((
+        encode(serde_json::to_vec(&address))?,
+        encode(serde_json::to_vec(&auth))?,
+    ))
+}
+
+/// The upload bucket: `UploadTargetConfig`'s StorageLocation, else `outin-<AccountId>`;
+/// the caller's or unowned (then claimed).
+async fn target_bucket(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<String, ApiError> {
+    let bucket = match json_param::<UploadTargetConfig>(params, "UploadTargetConfig")? {
+        Some(target) => {
+            if target
+                .storage_type
+                .as_deref()
+                .is_some_and(|t| !t.eq_ignore_ascii_case("oss"))
+            {
+                return Err(ApiError::invalid(
+                    "UploadTargetConfig",
+                    "StorageType must be oss.",
+                ));
+            }
+            match target.storage_location {
+                Some(location) => location
+                    .split_once('.')
+                    .filter(|(b, rest)| {
+                        media::check_bucket(b).is_ok() && media::is_oss_endpoint(rest)
+                    })
+                    .map(|(b, _)| b.to_string())
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            "UploadTargetConfig",
+                            "StorageLocation must look like <bucket>.oss-<region>.aliyuncs.com.",
+                        )
+                    })?,
+                None => format!("outin-{}", caller.account_id),
+            }
+        }
+        None => format!("outin-{}", caller.account_id),
+    };
+    let owner = ctx.store.claim_bucket(&bucket, &caller.account_id).await?;
+    if owner != caller.account_id {
+        return Err(ApiError::invalid(
+            "UploadTargetConfig",
+            format!("The bucket \"{bucket}\" belongs to another account."),
+        ));
+    }
+    Ok(bucket)
+}
+
+/// What describes a media to be uploaded (from MediaMetaData).
+struct Described {
+    title: String,
+    media_type: Option<MediaType>,
+    meta: MediaMetaData,
+    user_data: Option<String>,
+}
+
+fn check_ext(ext: &str, param: &'static str) -> Result<String, ApiError> {
+    let ext = ext.trim().trim_start_matches('.').to_ascii_lowercase();
+    if ext.is_empty() || ext.len() > 16 || !ext.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ApiError::invalid(
+            param,
+            "The file extension must be letters and digits, such as mp4.",
+        ));
+    }
+    Ok(ext)
+}
+
+/// Creates the media of a new upload (`Init`, kept out of the probe queue until its object
+/// is written) at a fresh key in `bucket`; answers it with the key and its FileURL.
+async fn pending_media(
+    ctx: &Ctx,
+    caller: &Caller,
+    bucket: &str,
+    ext: &str,
+    d: Described,
+) -> Result<(MediaInfo, String, String), ApiError> {
+    media::check_len("MediaMetaData", &d.title, media::TITLE_MAX)?;
+    if let Some(desc) = &d.meta.description {
+        media::check_len("MediaMetaData", desc, media::DESCRIPTION_MAX)?;
+    }
+    let business_type = d
+        .meta
+        .business_type
+        .as_deref()
+        .map(|b| {
+            b.parse::<BusinessType>().map_err(|_| {
+                ApiError::invalid(
+                    "MediaMetaData",
+                    format!("BusinessType \"{b}\" is not valid."),
+                )
+            })
+        })
+        .transpose()?;
+    if let Some(id) = d.meta.cate_id
+        && ctx.store.category(&caller.account_id, id).await?.is_none()
+    {
+        return Err(ApiError::invalid(
+            "MediaMetaData",
+            format!("The category {id} does not exist."),
+        ));
+    }
+    let key = object_key(ext);
+    let url = file_url(ctx, bucket, &key);
+    let location = InputLocation::Oss {
+        bucket: bucket.to_string(),
+        key: key.clone(),
+    };
+    let now = now_micros();
+    let media = MediaInfo {
+        account_id: caller.account_id.clone(),
+        media_id: new_id(),
+        input_url: url.clone(),
+        location: location.canonical(),
+        media_type: d.media_type,
+        business_type,
+        source: MediaSource::Oss,
+        title: d.title,
+        description: d.meta.description,
+        category: None,
+        cate_id: d.meta.cate_id,
+        media_tags: d
+            .meta
+            .tags
+            .as_deref()
+            .map(media::parse_tags)
+            .transpose()?
+            .unwrap_or_default(),
+        cover_url: d.meta.cover_url,
+        user_data: d.user_data,
+        reference_id: None,
+        status: MediaStatus::Init,
+        create_time: now,
+        modified_time: now,
+        probe: None,
+        duration: None,
+        file_size: None,
+        client_token: None,
+        need_snapshot: true,
+    };
+    // Pending first, so no probe worker can claim the media before its object exists.
+    ctx.store
+        .insert_pending_upload(&caller.account_id, &media.media_id, bucket, &key)
+        .await?;
+    match ctx.store.insert_media(&media, None).await {
+        Ok(()) => Ok((media, key, url)),
+        Err(StoreError::Conflict(what)) => {
+            tracing::error!(%what, "a fresh upload key collided");
+            Err(ApiError::internal())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn create(
+    ctx: &Ctx,
+    caller: &Caller,
+    params: &Params,
+) -> Result<CreateUploadMediaBody, ApiError> {
+    let file: FileInfo =
+        json_param(params, "FileInfo")?.ok_or_else(|| ApiError::missing("FileInfo"))?;
+    let ext = check_ext(&file.ext, "FileInfo")?;
+    let media_type = match file.file_type.to_ascii_lowercase().as_str() {
+        "video" => Some(MediaType::Video),
+        "audio" => Some(MediaType::Audio),
+        "image" => Some(MediaType::Image),
+        "text" => Some(MediaType::Text),
+        "other" => None,
+        _ => {
+            return Err(ApiError::invalid(
+                "FileInfo",
+                "Type must be video, image, audio, text or other.",
+            ));
+        }
+    };
+    let meta: MediaMetaData = json_param(params, "MediaMetaData")?.unwrap_or_default();
+    let described = Described {
+        title: meta
+            .title
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| file.name.clone()),
+        media_type,
+        meta,
+        user_data: params.non_empty("UserData")?.map(str::to_string),
+    };
+    let bucket = target_bucket(ctx, caller, params).await?;
+    let (media, key, url) = pending_media(ctx, caller, &bucket, &ext, described).await?;
+    let (upload_address, upload_auth) = issue(ctx, caller, &media.media_id, &bucket, &key).await?;
+    Ok(CreateUploadMediaBody {
+        media_id: media.media_id,
+        media_url: url.clone(),
+        file_url: url,
+        upload_address,
+        upload_auth,
+    })
+}
+
+/// A new credential for the same address (also how a file is overwritten under its MediaId).
+pub async fn refresh(
+    ctx: &Ctx,
+    caller: &Caller,
+    params: &Params,
+) -> Result<RefreshUploadMediaBody, ApiError> {
+    let media_id = params.required("MediaId")?;
+    let not_uploadable = || {
+        ApiError::invalid(
+            "MediaId",
+            format!("The media \"{media_id}\" does not exist or is not stored in an OSS bucket."),
+        )
+    };
+    let media = ctx
+        .store
+        .media(&caller.account_id, media_id)
+        .await?
+        .ok_or_else(not_uploadable)?;
+    let Ok(InputLocation::Oss { bucket, key }) = InputLocation::parse(&media.location, "MediaId")
+    else {
+        return Err(not_uploadable());
+    };
+    let (upload_address, upload_auth) = issue(ctx, caller, media_id, &bucket, &key).await?;
+    Ok(RefreshUploadMediaBody {
+        media_id: media.media_id,
+        upload_address,
+        upload_auth,
+    })
+}
+
+/// Most URLs one UploadMediaByURL call may name, and most JobIds/URLs one
+/// GetUrlUploadInfos call may name (vendor limits).
+const MAX_UPLOAD_URLS: usize = 20;
+const MAX_INFO_IDS: usize = 10;
+
+/// One `MediaMetaData` item of UploadMediaByURL, matched to its URL by `SourceURL`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct UrlMetaData {
+    #[serde(rename = "SourceURL")]
+    source_url: Option<String>,
+    file_extension: Option<String>,
+    #[serde(flatten)]
+    meta: MediaMetaData,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct UploadJobView {
+    job_id: String,
+    media_id: String,
+    #[serde(rename = "SourceURL")]
+    source_url: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UploadMediaByUrlBody {
+    upload_jobs: Vec<UploadJobView>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct UrlUploadInfoView {
+    job_id: String,
+    media_id: String,
+    #[serde(rename = "UploadURL")]
+    upload_url: String,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file_size: Option<String>,
+    creation_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    complete_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_data: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetUrlUploadInfosBody {
+    non_exists: Vec<String>,
+    #[serde(rename = "URLUploadInfoList")]
+    url_upload_info_list: Vec<UrlUploadInfoView>,
+}
+
+/// `UploadURLs`: URL-encoded URLs joined by commas.
+fn upload_urls(params: &Params, max: usize) -> Result<Vec<String>, ApiError> {
+    let Some(raw) = params.non_empty("UploadURLs")? else {
+        return Ok(Vec::new());
+    };
+    let urls: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| {
+            percent_encoding::percent_decode_str(u)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    if urls.len() > max {
+        return Err(ApiError::invalid(
+            "UploadURLs",
+            format!("At most {max} URLs may be given."),
+        ));
+    }
+    Ok(urls)
+}
+
+/// Pulls http(s) URLs (allow-listed hosts only, as for registration) into new media.
+pub async fn upload_by_url(
+    ctx: &Ctx,
+    caller: &Caller,
+    params: &Params,
+) -> Result<UploadMediaByUrlBody, ApiError> {
+    let urls = upload_urls(params, MAX_UPLOAD_URLS)?;
+    if urls.is_empty() {
+        return Err(ApiError::missing("UploadURLs"));
+    }
+    let mut metas: Vec<UrlMetaData> = json_param(params, "MediaMetaData")?.unwrap_or_default();
+    let mut checked = Vec::with_capacity(urls.len());
+    for url in urls {
+        match InputLocation::parse(&url, "UploadURLs")? {
+            InputLocation::Remote { host, .. } if ctx.fetch_allow.contains(&host) => {}
+            InputLocation::Remote { host, .. } => {
+                return Err(ApiError::invalid(
+                    "UploadURLs",
+                    format!("The host \"{host}\" is not in the fetch allow-list (--fetch-allow)."),
+                ));
+            }
+            InputLocation::Oss { .. } => {
+                return Err(ApiError::invalid(
+                    "UploadURLs",
+                    "OSS objects need no upload: register them with RegisterMediaInfo.",
+                ));
+            }
+        }
+        let meta = metas
+            .iter()
+            .position(|m| m.source_url.as_deref() == Some(url.as_str()))
+            .map(|i| metas.swap_remove(i))
+            .unwrap_or_default();
+        checked.push((url, meta));
+    }
+    let bucket = target_bucket(ctx, caller, params).await?;
+    let user_data = params.non_empty("UserData")?.map(str::to_string);
+    let mut jobs = Vec::with_capacity(checked.len());
+    for (url, m) in checked {
+        let path = url.split(['?', '#']).next().unwrap_or(&url);
+        let name = path.rsplit('/').next().unwrap_or("");
+        let ext = match (&m.file_extension, name.rsplit_once('.')) {
+            (Some(e), _) => check_ext(e, "MediaMetaData")?,
+            (None, Some((_, e))) => check_ext(e, "UploadURLs")?,
+            (None, None) => {
+                return Err(ApiError::invalid(
+                    "MediaMetaData",
+                    format!("FileExtension is needed for {url}, which has none."),
+                ));
+            }
+        };
+        let described = Described {
+            title: m
+                .meta
+                .title
+                .clone()
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or_else(|| name.to_string()),
+            media_type: media::media_type_from_name(&format!("x.{ext}")),
+            meta: m.meta,
+            user_data: user_data.clone(),
+        };
+        let (media, key, _) = pending_media(ctx, caller, &bucket, &ext, described).await?;
+        let job = UrlUploadJob {
+            job_id: new_id(),
+            account_id: caller.account_id.clone(),
+            media_id: media.media_id.clone(),
+            source_url: url.clone(),
+            bucket: bucket.clone(),
+            object_key: key,
+            status: "Pending".into(),
+            file_size: None,
+            error_code: None,
+            error_message: None,
+            user_data: user_data.clone(),
+            create_time: now_micros(),
+            complete_time: None,
+        };
+        ctx.store.insert_url_job(&job).await?;
+        jobs.push(UploadJobView {
+            job_id: job.job_id,
+            media_id: media.media_id,
+            source_url: url,
+        });
+    }
+    Ok(UploadMediaByUrlBody { upload_jobs: jobs })
+}
+
+pub async fn url_upload_infos(
+    ctx: &Ctx,
+    caller: &Caller,
+    params: &Params,
+) -> Result<GetUrlUploadInfosBody, ApiError> {
+    let (values, by_url) = match params.non_empty("JobIds")? {
+        Some(_) => (params.id_list("JobIds", MAX_INFO_IDS)?, false),
+        None => (upload_urls(params, MAX_INFO_IDS)?, true),
+    };
+    if values.is_empty() {
+        return Err(ApiError::missing("JobIds"));
+    }
+    let jobs = ctx
+        .store
+        .url_jobs(&caller.account_id, &values, by_url)
+        .await?;
+    let non_exists = values
+        .iter()
+        .filter(|v| {
+            !jobs
+                .iter()
+                .any(|j| (if by_url { &j.source_url } else { &j.job_id }) == *v)
+        })
+        .cloned()
+        .collect();
+    Ok(GetUrlUploadInfosBody {
+        non_exists,
+        url_upload_info_list: jobs
+            .into_iter()
+            .take(100)
+            .map(|j| UrlUploadInfoView {
+                status: match j.status.as_str() {
+                    "Success" => "SUCCESS",
+                    "Failed" => "FAIL",
+                    _ => "PROCESSING",
+                },
+                job_id: j.job_id,
+                media_id: j.media_id,
+                upload_url: j.source_url,
+                file_size: j.file_size.map(|s| s.to_string()),
+                creation_time: format_time(j.create_time),
+                complete_time: j.complete_time.map(format_time),
+                error_code: j.error_code,
+                error_message: j.error_message,
+                user_data: j.user_data,
+            })
+            .collect(),
+    })
+}
+
+/// Starts the worker that fetches UploadMediaByURL jobs. The queue is the job table, so
+/// jobs a stopped server left unfinished are fetched after the next start.
+pub fn run_url_upload_worker(ctx: Arc<Ctx>) {
+    tokio::spawn(async move {
+        // reqwest's rustls needs a process-wide crypto provider; installing twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let allow = ctx.fetch_allow.clone();
+        let client = reqwest::Client::builder()
+            // Redirects stay within the allow-list.
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                let ok = attempt
+                    .url()
+                    .host_str()
+                    .is_some_and(|h| allow.iter().any(|a| a.eq_ignore_ascii_case(h)));
+                if ok && attempt.previous().len() < 5 {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(60))
+            .build();
+        let client = match client {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "no HTTP client: UploadMediaByURL jobs will wait");
+                return;
+            }
+        };
+        loop {
+            match ctx.store.claim_url_job().await {
+                Ok(Some(job)) => fetch_job(&ctx, &client, job).await,
+                Ok(None) => tokio::time::sleep(Duration::from_millis(500)).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "URL upload queue unavailable");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            }
+        }
+    });
+}
+
+async fn fetch_job(ctx: &Ctx, client: &reqwest::Client, mut job: UrlUploadJob) {
+    let outcome = fetch(ctx, client, &job).await;
+    match outcome {
+        Ok(size) => {
+            job.status = "Success".into();
+            job.file_size = i64::try_from(size).ok();
+        }
+        Err((code, message)) => {
+            tracing::info!(job_id = %job.job_id, %code, %message, "URL upload failed");
+            job.status = "Failed".into();
+            job.error_code = Some(code.into());
+            job.error_message = Some(message);
+            // Let the probe settle the media (PrepareFail: there is no file).
+            if let Err(e) = ctx
+                .store
+                .finish_pending_uploads(&job.bucket, &job.object_key)
+                .await
+            {
+                tracing::warn!(error = %e, "could not release a failed upload's media");
+            }
+            ctx.probe_wakeup.notify_one();
+        }
+    }
+    job.complete_time = Some(now_micros());
+    if let Err(e) = ctx.store.finish_url_job(&job).await {
+        tracing::warn!(job_id = %job.job_id, error = %e, "could not store a URL upload's outcome");
+    }
+}
+
+async fn fetch(
+    ctx: &Ctx,
+    client: &reqwest::Client,
+    job: &UrlUploadJob,
+) -> Result<u64, (&'static str, String)> {
+    match InputLocation::parse(&job.source_url, "UploadURLs") {
+        Ok(InputLocation::Remote { host, .. }) if ctx.fetch_allow.contains(&host) => {}
+        _ => {
+            return Err((
+                "FetchNotAllowed",
+                "The URL's host is no longer allow-listed.".into(),
+            ));
+        }
+    }
+    let response = client
+        .get(&job.source_url)
+        .send()
+        .await
+        .map_err(|e| ("FetchFailed", e.to_string()))?;
+    if !response.status().is_success() {
+        return Err((
+            "FetchFailed",
+            format!("The URL answered HTTP {}.", response.status()),
+        ));
+    }
+    let chunks = futures_util::stream::unfold(Some(response), |state| async move {
+        let mut response = state?;
+        match response.chunk().await {
+            Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
+            Ok(None) => None,
+            Err(e) => Some((Err(e), None)),
+        }
+    });
+    crate::oss::put_object(
+        ctx,
+        &job.bucket,
+        &job.object_key,
+        axum::body::Body::from_stream(chunks),
+    )
+    .await
+    .map_err(|e| ("FetchFailed", e.message))
+}
