@@ -469,26 +469,20 @@ pub async fn register(
         }
         None => true,
     };
-    let now = now_micros();
+    let source = match location {
+        InputLocation::Oss { .. } => MediaSource::Oss,
+        InputLocation::Remote { .. } => MediaSource::General,
+    };
+    let title = match update.title {
+        Some(t) if !t.trim().is_empty() => t,
+        _ => truncate_bytes(location.file_name(), media::TITLE_MAX),
+    };
     let media = MediaInfo {
-        account_id: caller.account_id.clone(),
-        media_id,
-        input_url: input_url.to_string(),
-        location: location.canonical(),
         media_type: params
             .parse("MediaType")?
             .or_else(|| media::media_type_from_name(location.file_name())),
         business_type: params.parse("BusinessType")?,
-        source: match location {
-            InputLocation::Oss { .. } => MediaSource::Oss,
-            InputLocation::Remote { .. } => MediaSource::General,
-        },
-        title: match update.title {
-            Some(t) if !t.trim().is_empty() => t,
-            _ => truncate_bytes(location.file_name(), media::TITLE_MAX),
-        },
         description: update.description,
-        category: None,
         cate_id: check_cate_id(ctx, caller, params).await?,
         media_tags: params
             .raw("MediaTags")
@@ -498,14 +492,17 @@ pub async fn register(
         cover_url: update.cover_url,
         user_data: update.user_data,
         reference_id: update.reference_id,
-        status: MediaStatus::Init,
-        create_time: now,
-        modified_time: now,
-        probe: None,
-        duration: None,
-        file_size: None,
         client_token: client_token.map(str::to_string),
         need_snapshot,
+        ..MediaInfo::registered(
+            &caller.account_id,
+            media_id,
+            input_url.to_string(),
+            location.canonical(),
+            source,
+            title,
+            now_micros(),
+        )
     };
     let replace = existing.as_ref().map(|e| e.media_id.as_str());
     match ctx.store.insert_media(&media, replace).await {

@@ -12,9 +12,7 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use super::{Caller, Ctx};
-use crate::domain::media::{
-    self, BusinessType, InputLocation, MediaInfo, MediaSource, MediaStatus, MediaType,
-};
+use crate::domain::media::{self, BusinessType, InputLocation, MediaInfo, MediaSource, MediaType};
 use crate::domain::{format_time, new_id, now_micros};
 use crate::protocol::error::ApiError;
 use crate::protocol::params::Params;
@@ -283,18 +281,10 @@ async fn pending_media(
         bucket: bucket.to_string(),
         key: key.clone(),
     };
-    let now = now_micros();
     let media = MediaInfo {
-        account_id: caller.account_id.clone(),
-        media_id: new_id(),
-        input_url: url.clone(),
-        location: location.canonical(),
         media_type: d.media_type,
         business_type,
-        source: MediaSource::Oss,
-        title: d.title,
         description: d.meta.description,
-        category: None,
         cate_id: d.meta.cate_id,
         media_tags: d
             .meta
@@ -305,15 +295,15 @@ async fn pending_media(
             .unwrap_or_default(),
         cover_url: d.meta.cover_url,
         user_data: d.user_data,
-        reference_id: None,
-        status: MediaStatus::Init,
-        create_time: now,
-        modified_time: now,
-        probe: None,
-        duration: None,
-        file_size: None,
-        client_token: None,
-        need_snapshot: true,
+        ..MediaInfo::registered(
+            &caller.account_id,
+            new_id(),
+            url.clone(),
+            location.canonical(),
+            MediaSource::Oss,
+            d.title,
+            now_micros(),
+        )
     };
     // Pending first, so no probe worker can claim the media before its object exists.
     ctx.store

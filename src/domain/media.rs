@@ -260,6 +260,47 @@ pub struct MediaInfo {
     pub need_snapshot: bool,
 }
 
+impl MediaInfo {
+    /// A media just registered (by RegisterMediaInfo, an upload or a producing job's output):
+    /// `Init`, not probed yet, a cover snapshot wanted, every optional field empty. Callers set
+    /// what they know with struct-update syntax.
+    pub fn registered(
+        account_id: &str,
+        media_id: String,
+        input_url: String,
+        location: String,
+        source: MediaSource,
+        title: String,
+        now: Micros,
+    ) -> MediaInfo {
+        MediaInfo {
+            account_id: account_id.to_string(),
+            media_id,
+            input_url,
+            location,
+            media_type: None,
+            business_type: None,
+            source,
+            title,
+            description: None,
+            category: None,
+            cate_id: None,
+            media_tags: Vec::new(),
+            cover_url: None,
+            user_data: None,
+            reference_id: None,
+            status: MediaStatus::Init,
+            create_time: now,
+            modified_time: now,
+            probe: None,
+            duration: None,
+            file_size: None,
+            client_token: None,
+            need_snapshot: true,
+        }
+    }
+}
+
 /// UpdateMediaInfo's input: `None` leaves a field unchanged.
 #[derive(Debug, Default)]
 pub struct MediaUpdate {
@@ -608,29 +649,17 @@ mod tests {
     #[test]
     fn update_limits_are_in_bytes_and_atomic() {
         let mut m = MediaInfo {
-            account_id: "a".into(),
-            media_id: "m".into(),
-            input_url: "oss://b/k".into(),
-            location: "oss://b/k".into(),
-            media_type: None,
-            business_type: None,
-            source: MediaSource::Oss,
-            title: "t".into(),
-            description: None,
-            category: None,
-            cate_id: None,
             media_tags: vec!["a".into()],
-            cover_url: None,
-            user_data: None,
-            reference_id: None,
-            status: MediaStatus::Init,
-            create_time: 0,
-            modified_time: 0,
-            probe: None,
-            duration: None,
-            file_size: None,
-            client_token: None,
             need_snapshot: false,
+            ..MediaInfo::registered(
+                "a",
+                "m".into(),
+                "oss://b/k".into(),
+                "oss://b/k".into(),
+                MediaSource::Oss,
+                "t".into(),
+                0,
+            )
         };
         // 43 three-byte characters = 129 bytes > 128, although only 43 characters.
         let long_title = "中".repeat(43);

@@ -15,7 +15,7 @@ use super::{METRICS, StatusLabel, Worker, WorkerState, callbacks};
 use crate::actions::Ctx;
 use crate::actions::jobs::{Sources, job_sources};
 use crate::domain::job::{Job, JobOutcome};
-use crate::domain::media::{self, MediaInfo, MediaSource, MediaStatus, MediaType};
+use crate::domain::media::{self, MediaInfo, MediaSource, MediaType};
 use crate::domain::now_micros;
 use crate::domain::timeline::{ClipSource, Timeline};
 use crate::media::probe;
@@ -251,36 +251,25 @@ impl RenderWorker {
                 .filter(|s| !s.is_empty())
         };
         let file_name = job.output_key.rsplit('/').next().unwrap_or(&job.output_key);
-        let now = now_micros();
+        let source = match job.vod_media_id {
+            Some(_) => MediaSource::Vod,
+            None => MediaSource::Oss,
+        };
         let media = MediaInfo {
-            account_id: job.account_id.clone(),
-            media_id: job.media_id.clone(),
-            input_url: job.media_url.clone(),
-            location,
             media_type: Some(MediaType::Video),
-            business_type: None,
-            source: match job.vod_media_id {
-                Some(_) => MediaSource::Vod,
-                None => MediaSource::Oss,
-            },
-            title: text("Title").unwrap_or(file_name).to_string(),
             description: text("Description").map(str::to_string),
-            category: None,
-            cate_id: None,
             media_tags: text("Tags")
                 .and_then(|t| media::parse_tags(t).ok())
                 .unwrap_or_default(),
-            cover_url: None,
-            user_data: None,
-            reference_id: None,
-            status: MediaStatus::Init,
-            create_time: now,
-            modified_time: now,
-            probe: None,
-            duration: None,
-            file_size: None,
-            client_token: None,
-            need_snapshot: true,
+            ..MediaInfo::registered(
+                &job.account_id,
+                job.media_id.clone(),
+                job.media_url.clone(),
+                location,
+                source,
+                text("Title").unwrap_or(file_name).to_string(),
+                now_micros(),
+            )
         };
         store
             .insert_media(&media, replace.as_deref())
