@@ -345,6 +345,23 @@ mod tests {
     }
 
     #[test]
+    fn message_callback_takes_only_an_http_url() {
+        let ud =
+            |u: &str| format!(r#"{{"MessageCallback":{{"CallbackURL":"{u}"}},"Extend":{{}}}}"#);
+        assert_eq!(
+            message_callback(Some(&ud("https://h/cb"))).as_deref(),
+            Some("https://h/cb")
+        );
+        assert_eq!(message_callback(Some(&ud("ice-callback-q"))), None);
+        assert_eq!(
+            message_callback(Some(r#"{"NotifyAddress":"http://h/"}"#)),
+            None
+        );
+        assert_eq!(message_callback(Some("not json")), None);
+        assert_eq!(message_callback(None), None);
+    }
+
+    #[test]
     fn signature_matches_the_vendor_example() {
         // md5("https://www.example.com/your/callback|1519375990|Test123"), computed by Python's hashlib.
         let s = signature(
