@@ -10,10 +10,12 @@ import datetime as dt
 import hashlib
 import hmac
 import http.client
+import http.server
 import json
 import re
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -523,3 +525,47 @@ class Capture:
         self.thread.join(15)
         assert self.raw is not None, "the SDK request never reached the capture server"
         return self.raw
+
+
+class Receiver:
+    """A local HTTP server recording callback POSTs; the first POST to each path gets 500."""
+
+    def __init__(self):
+        self.posts: list[tuple[str, dict, dict]] = []
+        self.failed: set[str] = set()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                if self.path not in outer.failed:
+                    outer.failed.add(self.path)
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                outer.posts.append((self.path, {k.lower(): v for k, v in self.headers.items()}, json.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def wait_for(self, path: str, deadline: float = 30.0) -> tuple[dict, dict]:
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            for p, headers, body in self.posts:
+                if p == path:
+                    return headers, body
+            time.sleep(0.05)
+        raise AssertionError(f"no callback to {path} within {deadline} s; got {self.posts}")
+
+    def bodies(self, path: str) -> list[dict]:
+        """The bodies delivered to `path` so far."""
+        return [b for p, _, b in self.posts if p == path]

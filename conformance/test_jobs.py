@@ -8,11 +8,9 @@ Sources are 1 s 160x120 clips made with ffmpeg, so each render takes well under 
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import secrets
 import subprocess
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -20,7 +18,7 @@ from pathlib import Path
 import pytest
 from alibabacloud_ice20201109 import models as ice
 
-from icehelpers import TIME_RE, Api, expect_error, timeline
+from icehelpers import TIME_RE, Api, Receiver, expect_error, timeline
 from mediafiles import fetch, wait_probed
 
 JOB_DEADLINE = 60.0
@@ -339,46 +337,6 @@ def test_set_and_get_event_callback(jobs):
         "CallbackType": "HTTP", "CallbackURL": "http://127.0.0.1:9/cb",
         "EventTypeList": "ProduceMediaComplete,RegisterMediaComplete", "AuthSwitch": "on", "AuthKey": "Abc123xyz",
     }
-
-
-class Receiver:
-    """A local HTTP server recording callback POSTs; the first POST to each path gets 500."""
-
-    def __init__(self):
-        self.posts: list[tuple[str, dict, dict]] = []
-        self.failed: set[str] = set()
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                if self.path not in outer.failed:
-                    outer.failed.add(self.path)
-                    self.send_response(500)
-                    self.end_headers()
-                    return
-                outer.posts.append((self.path, {k.lower(): v for k, v in self.headers.items()}, json.loads(body)))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def wait_for(self, path: str, deadline: float = 30.0) -> tuple[dict, dict]:
-        end = time.monotonic() + deadline
-        while time.monotonic() < end:
-            for p, headers, body in self.posts:
-                if p == path:
-                    return headers, body
-            time.sleep(0.05)
-        raise AssertionError(f"no callback to {path} within {deadline} s; got {self.posts}")
 
 
 def test_callbacks_are_delivered_signed_and_retried(jobs, server):

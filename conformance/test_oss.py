@@ -15,6 +15,7 @@ import secrets
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import oss2
@@ -23,7 +24,7 @@ import requests
 
 from alibabacloud_ice20201109 import models as ice
 
-from icehelpers import Api, Creds, expect_error
+from icehelpers import TIME_RE, Api, Creds, Receiver, expect_error
 from mediafiles import wait_probed
 
 REGION = "cn-shanghai"
@@ -431,6 +432,42 @@ def test_create_upload_media_multipart_and_target_bucket(server, fresh, owner, t
         "InvalidParameter", 400, "UploadTargetConfig")
 
 
+def test_file_upload_complete_callback(server, fresh, make_api, media_files):
+    """FileUploadComplete goes to an account subscribing it (signed with its AuthKey) or to the
+    upload's own UserData.MessageCallback; an account not subscribing it gets nothing."""
+    rx = Receiver()
+    key = "Abc123xyz"
+    fresh.call("set_event_callback", ice.SetEventCallbackRequest(
+        callback_url=rx.url("/sub"), event_type_list="FileUploadComplete", auth_switch="on", auth_key=key))
+    other = make_api(server.create_account())
+    other.call("set_event_callback", ice.SetEventCallbackRequest(
+        callback_url=rx.url("/unsub"), event_type_list="ProduceMediaComplete"))
+    user_data = json.dumps({"MessageCallback": {"CallbackURL": rx.url("/own")}, "Extend": {"k": "v"}})
+    # The unsubscribed upload goes first, so its event (if any) would be tried first.
+    uploads = [create_upload(other), create_upload(fresh), create_upload(other, user_data=user_data)]
+    for _, address, auth in uploads:
+        sts_bucket(address, auth, "v1").put_object_from_file(address["FileName"], str(media_files.video))
+
+    headers, sub = rx.wait_for("/sub")
+    ts = headers["x-ice-timestamp"]
+    assert headers["x-ice-signature"] == hashlib.md5(f"{rx.url('/sub')}|{ts}|{key}".encode()).hexdigest()
+    assert sub["EventType"] == "FileUploadComplete" and type(sub["UserId"]) is int, sub
+    assert sub["UserId"] == int(fresh.creds.account_id) and TIME_RE.match(sub["EventTime"]), sub
+    r = uploads[1][0]
+    assert sub["MessageBody"] == {
+        "Status": "Success", "FileUrl": r["FileURL"], "MediaId": r["MediaId"], "AppId": "app-1000000",
+        "Size": str(media_files.video.stat().st_size), "MediaType": "video",
+    }
+    headers, own = rx.wait_for("/own")
+    assert "x-ice-signature" not in headers
+    assert own["EventType"] == "FileUploadComplete" and own["UserId"] == int(other.creds.account_id)
+    assert own["MessageBody"]["MediaId"] == uploads[2][0]["MediaId"]
+    assert own["MessageBody"]["UserData"] == user_data
+    assert len(rx.bodies("/sub")) == 1 and len(rx.bodies("/own")) == 1
+    assert "/unsub" not in rx.failed, [b for p, _, b in rx.posts if p == "/unsub"]
+    rx.httpd.shutdown()
+
+
 # ---------------------------------------------------------------------------------------------
 # UploadMediaByURL / GetUrlUploadInfos
 
@@ -471,6 +508,9 @@ def test_upload_media_by_url(make_server, media_files, file_host):
 
     srv = make_server("--fetch-allow", "127.0.0.1")
     api = Api(srv.endpoint, srv.create_account(), "v3")
+    rx = Receiver()
+    api.call("set_event_callback", ice.SetEventCallbackRequest(
+        callback_url=rx.url("/url"), event_type_list="UploadByURLComplete,FileUploadComplete"))
     good = f"{file_host}/{media_files.video.name}"
     missing = f"{file_host}/no-such-file.mp4"
     r = api.call("upload_media_by_url", ice.UploadMediaByURLRequest(
@@ -496,6 +536,23 @@ def test_upload_media_by_url(make_server, media_files, file_host):
         upload_urls=urllib.parse.quote(good, safe="") + "," + urllib.parse.quote("http://127.0.0.1/never", safe=""))).raw
     assert [i["JobId"] for i in by_url["URLUploadInfoList"]] == [jobs[good]["JobId"]]
     assert by_url["NonExists"] == ["http://127.0.0.1/never"]
+
+    # One UploadByURLComplete per job, and no FileUploadComplete: the job reports its upload.
+    end = time.monotonic() + 20
+    while len(rx.bodies("/url")) < 2:
+        assert time.monotonic() < end, rx.posts
+        time.sleep(0.05)
+    events = {b["MessageBody"]["JobId"]: b for b in rx.bodies("/url")}
+    assert all(e["EventType"] == "UploadByURLComplete" and e["UserId"] == int(api.creds.account_id)
+               for e in events.values()), events
+    ok, bad = events[jobs[good]["JobId"]]["MessageBody"], events[jobs[missing]["JobId"]]["MessageBody"]
+    assert {k: ok[k] for k in ("Status", "MediaId", "SourceURL", "Size", "ErrorCode")} == {
+        "Status": "Success", "MediaId": jobs[good]["MediaId"], "SourceURL": good,
+        "Size": done["FileSize"], "ErrorCode": "",
+    }
+    assert ok["FileUrl"].startswith("https://") and ok["FileUrl"].endswith(".mp4"), ok
+    assert bad["Status"] == "Fail" and bad["ErrorCode"] == "FetchFailed" and "404" in bad["ErrorMessage"], bad
+    rx.httpd.shutdown()
 
     # Hosts outside --fetch-allow are refused up front, as for registration.
     expect_error(lambda: api.call("upload_media_by_url", ice.UploadMediaByURLRequest(

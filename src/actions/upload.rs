@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::{Caller, Ctx};
 use crate::domain::media::{self, BusinessType, InputLocation, MediaInfo, MediaSource, MediaType};
 use crate::domain::{format_time, new_id, now_micros};
+use crate::jobs::callbacks;
 use crate::protocol::error::ApiError;
 use crate::protocol::params::Params;
 use crate::store::StoreError;
@@ -684,6 +685,10 @@ async fn fetch_job(ctx: &Ctx, client: &reqwest::Client, mut job: UrlUploadJob) {
     job.complete_time = Some(now_micros());
     if let Err(e) = ctx.store.finish_url_job(&job).await {
         tracing::warn!(job_id = %job.job_id, error = %e, "could not store a URL upload's outcome");
+    }
+    let url = file_url(ctx, &job.bucket, &job.object_key);
+    if let Err(e) = callbacks::url_uploaded(ctx, &job, &url).await {
+        tracing::warn!(job_id = %job.job_id, error = %e, "could not queue an upload callback");
     }
 }
 

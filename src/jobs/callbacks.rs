@@ -13,8 +13,9 @@ use super::{Worker, WorkerState};
 use crate::actions::Ctx;
 use crate::actions::jobs::notify_address;
 use crate::domain::job::{Delivery, Job};
-use crate::domain::media::{MediaInfo, MediaStatus};
+use crate::domain::media::{MediaInfo, MediaStatus, MediaType};
 use crate::domain::{Micros, format_time, new_id, now_micros};
+use crate::store::oss::UrlUploadJob;
 use crate::store::{Store, StoreResult};
 
 /// Tries per delivery; with the backoff below the last comes about 4 minutes after the first.
@@ -124,19 +125,79 @@ pub async fn media_registered(ctx: &Ctx, media: &MediaInfo) -> StoreResult<()> {
         body["ErrorCode"] = Value::String("InvalidParameter.ResourceContentBad".into());
         body["ErrorMessage"] = Value::String("The media could not be probed.".into());
     }
-    if let Some(d) = delivery(
-        ctx.store.as_ref(),
-        &media.account_id,
-        "RegisterMediaComplete",
-        None,
-        body,
-    )
-    .await?
-    {
+    enqueue(ctx, &media.account_id, "RegisterMediaComplete", None, body).await
+}
+
+/// Puts the event's delivery, if any (see `delivery`), in the outbox and wakes the deliverer.
+async fn enqueue(
+    ctx: &Ctx,
+    account_id: &str,
+    event: &str,
+    explicit: Option<String>,
+    body: Value,
+) -> StoreResult<()> {
+    if let Some(d) = delivery(ctx.store.as_ref(), account_id, event, explicit, body).await? {
         ctx.store.insert_delivery(&d).await?;
         ctx.callback_wakeup.notify_one();
     }
     Ok(())
+}
+
+/// The upload actions' per-upload callback, `UserData` = `{"MessageCallback":{"CallbackURL":…}}`.
+fn message_callback(user_data: Option<&str>) -> Option<String> {
+    let value: Value = serde_json::from_str(user_data?).ok()?;
+    value
+        .get("MessageCallback")?
+        .get("CallbackURL")?
+        .as_str()
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        .map(str::to_string)
+}
+
+/// The upload event for a CreateUploadMedia media whose object a client wrote:
+/// `FileUploadComplete` for audio and video, the vendor's image and auxiliary-file events
+/// (same body) for the rest.
+pub async fn file_uploaded(ctx: &Ctx, media: &MediaInfo, size: u64) -> StoreResult<()> {
+    let event = match media.media_type {
+        Some(MediaType::Video | MediaType::Audio) => "FileUploadComplete",
+        Some(MediaType::Image) => "ImageUploadComplete",
+        Some(MediaType::Text) | None => "AttachedMediaUploadComplete",
+    };
+    let mut body = json!({
+        "Status": "Success",
+        "FileUrl": media.input_url,
+        "MediaId": media.media_id,
+        // AppId is not kept; every media is in the vendor's default app.
+        "AppId": "app-1000000",
+        "Size": size.to_string(),
+        "MediaType": media.media_type.map_or("", MediaType::as_str),
+    });
+    if let Some(u) = &media.user_data {
+        body["UserData"] = Value::String(u.clone());
+    }
+    let explicit = message_callback(media.user_data.as_deref());
+    enqueue(ctx, &media.account_id, event, explicit, body).await
+}
+
+/// `UploadByURLComplete` for an UploadMediaByURL job that finished (`Success`/`Failed`).
+pub async fn url_uploaded(ctx: &Ctx, job: &UrlUploadJob, file_url: &str) -> StoreResult<()> {
+    let mut body = json!({
+        "Status": if job.status == "Success" { "Success" } else { "Fail" },
+        "JobId": job.job_id,
+        "MediaId": job.media_id,
+        "SourceURL": job.source_url,
+        "FileUrl": file_url,
+        "ErrorCode": job.error_code.clone().unwrap_or_default(),
+        "ErrorMessage": job.error_message.clone().unwrap_or_default(),
+    });
+    if let Some(size) = job.file_size {
+        body["Size"] = Value::String(size.to_string());
+    }
+    if let Some(u) = &job.user_data {
+        body["UserData"] = Value::String(u.clone());
+    }
+    let explicit = message_callback(job.user_data.as_deref());
+    enqueue(ctx, &job.account_id, "UploadByURLComplete", explicit, body).await
 }
 
 type HttpClient = hyper_util::client::legacy::Client<
@@ -281,6 +342,23 @@ mod tests {
         // At least 5 tries, and the retries span more than a minute.
         const { assert!(MAX_ATTEMPTS >= 5) };
         assert!(waits.iter().sum::<u64>() >= 60);
+    }
+
+    #[test]
+    fn message_callback_takes_only_an_http_url() {
+        let ud =
+            |u: &str| format!(r#"{{"MessageCallback":{{"CallbackURL":"{u}"}},"Extend":{{}}}}"#);
+        assert_eq!(
+            message_callback(Some(&ud("https://h/cb"))).as_deref(),
+            Some("https://h/cb")
+        );
+        assert_eq!(message_callback(Some(&ud("ice-callback-q"))), None);
+        assert_eq!(
+            message_callback(Some(r#"{"NotifyAddress":"http://h/"}"#)),
+            None
+        );
+        assert_eq!(message_callback(Some("not json")), None);
+        assert_eq!(message_callback(None), None);
     }
 
     #[test]

@@ -26,6 +26,7 @@ use self::xml::{escape, http_date, xml_time};
 use crate::actions::Ctx;
 use crate::domain::account::Secret;
 use crate::domain::media::{check_bucket, check_key, is_oss_endpoint};
+use crate::jobs::callbacks;
 use crate::server::keys::KeyCache;
 
 /// Accepted clock skew of header-signed requests, either direction.
@@ -519,15 +520,40 @@ pub async fn put_object(ctx: &Ctx, bucket: &str, key: &str, body: Body) -> Resul
         user_meta: Vec::new(),
     };
     objects.commit(received, bucket, key, &meta).await?;
-    object_written(ctx, bucket, key).await?;
+    // The job, not the object, reports this upload (UploadByURLComplete).
+    release_pending(ctx, bucket, key).await?;
     Ok(meta.size)
 }
 
-/// An object was written: media created for it by CreateUploadMedia enter the probe queue
-/// (`Init` → `Preparing` → `Normal`).
-async fn object_written(ctx: &Ctx, bucket: &str, key: &str) -> Result<(), OssError> {
-    if ctx.store.finish_pending_uploads(bucket, key).await? > 0 {
+/// Media created by CreateUploadMedia or UploadMediaByURL for `bucket`/`key` enter the probe
+/// queue (`Init` → `Preparing` → `Normal`); answers their (account, media) IDs.
+async fn release_pending(
+    ctx: &Ctx,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<(String, String)>, OssError> {
+    let released = ctx.store.finish_pending_uploads(bucket, key).await?;
+    if !released.is_empty() {
         ctx.probe_wakeup.notify_one();
+    }
+    Ok(released)
+}
+
+/// A client wrote an object: media waiting for it are released and their upload event is
+/// queued. The object stays written even when the event cannot be queued.
+async fn object_written(ctx: &Ctx, bucket: &str, key: &str) -> Result<(), OssError> {
+    for (account, media_id) in release_pending(ctx, bucket, key).await? {
+        let size = tokio::fs::metadata(ctx.storage.path(bucket, key))
+            .await?
+            .len();
+        let queued = match ctx.store.media(&account, &media_id).await {
+            Ok(Some(media)) => callbacks::file_uploaded(ctx, &media, size).await,
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = queued {
+            tracing::warn!(%media_id, error = %e, "could not queue an upload callback");
+        }
     }
     Ok(())
 }

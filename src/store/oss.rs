@@ -89,8 +89,13 @@ pub trait UploadStore {
         bucket: &str,
         object_key: &str,
     ) -> StoreResult<()>;
-    /// The object was written: its pending uploads may be probed; returns how many.
-    async fn finish_pending_uploads(&self, bucket: &str, object_key: &str) -> StoreResult<u64>;
+    /// The object was written: its pending uploads may be probed; answers their
+    /// (account, media) IDs.
+    async fn finish_pending_uploads(
+        &self,
+        bucket: &str,
+        object_key: &str,
+    ) -> StoreResult<Vec<(String, String)>>;
     async fn upload_pending(&self, account_id: &str, media_id: &str) -> StoreResult<bool>;
     /// Also drops credentials long expired.
     async fn insert_upload_credential(&self, credential: &UploadCredential) -> StoreResult<()>;
@@ -136,13 +141,19 @@ macro_rules! impl_upload_store {
             Ok(())
         }
 
-        async fn finish_pending_uploads(&self, bucket: &str, object_key: &str) -> StoreResult<u64> {
-            let done = sqlx::query("DELETE FROM pending_uploads WHERE bucket = $1 AND object_key = $2")
-                .bind(bucket)
-                .bind(object_key)
-                .execute(&self.writer)
-                .await?;
-            Ok(done.rows_affected())
+        async fn finish_pending_uploads(
+            &self,
+            bucket: &str,
+            object_key: &str,
+        ) -> StoreResult<Vec<(String, String)>> {
+            Ok(sqlx::query_as(
+                "DELETE FROM pending_uploads WHERE bucket = $1 AND object_key = $2 \
+                 RETURNING account_id, media_id",
+            )
+            .bind(bucket)
+            .bind(object_key)
+            .fetch_all(&self.writer)
+            .await?)
         }
 
         async fn upload_pending(&self, account_id: &str, media_id: &str) -> StoreResult<bool> {
