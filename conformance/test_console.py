@@ -161,14 +161,15 @@ def test_console_is_served_with_strict_headers(server):
 
 
 def test_signer_matches_the_sdk_vectors():
-    """The console's JS signer (WebCrypto and the plain-JS fallback) against the vectors the
-    official SDK produced."""
+    """The console's JS signers (WebCrypto and the plain-JS fallbacks) against the vectors the
+    official SDK produced and the OSS V1 vectors the server's tests use."""
     node = shutil.which("node")
     if not node:
         pytest.fail("node is needed to run the console's signer tests")
-    p = subprocess.run([node, "--test", "console/tests/sign-vectors.test.mjs"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    p = subprocess.run([node, "--test", "console/tests/sign-vectors.test.mjs", "console/tests/oss-vectors.test.mjs"], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "# fail 0" in p.stdout, p.stdout
+    assert "v1 header (fallback)" in p.stdout, p.stdout
 
 
 def test_wrong_secret_and_unknown_key_show_the_sign_in_error(server, browser, account, shots):
