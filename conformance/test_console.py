@@ -161,14 +161,15 @@ def test_console_is_served_with_strict_headers(server):
 
 
 def test_signer_matches_the_sdk_vectors():
-    """The console's JS signer (WebCrypto and the plain-JS fallback) against the vectors the
-    official SDK produced."""
+    """The console's JS signers (WebCrypto and the plain-JS fallbacks) against the vectors the
+    official SDK produced and the OSS V1 vectors the server's tests use."""
     node = shutil.which("node")
     if not node:
         pytest.fail("node is needed to run the console's signer tests")
-    p = subprocess.run([node, "--test", "console/tests/sign-vectors.test.mjs"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    p = subprocess.run([node, "--test", "console/tests/sign-vectors.test.mjs", "console/tests/oss-vectors.test.mjs"], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "# fail 0" in p.stdout, p.stdout
+    assert "v1 header (fallback)" in p.stdout, p.stdout
 
 
 def test_wrong_secret_and_unknown_key_show_the_sign_in_error(server, browser, account, shots):
@@ -420,3 +421,55 @@ def test_plain_http_lan_origin_signs_without_webcrypto(server, browser, account)
     ui.signed_in(creds)
     rows = ui.wait(lambda d: ui.all("#project-list tr[data-project-id]"), what="project rows")
     assert [r.get_attribute("data-project-id") for r in rows] == [project_id]
+
+
+def test_upload_from_the_computer(server, browser, account, media_files):
+    """CreateUploadMedia's credentials sign an OSS V1 PUT in the browser; the progress bar
+    fills and the uploaded media is probed to Normal."""
+    creds, api = account
+    ui = Console(browser, server)
+    ui.signed_in(creds)
+    ui.open("#/media")
+    ui.wait(lambda d: ui.find("#upload-file"), what="the upload form")
+    path = media_files.path("video")
+    ui.find("#upload-file").send_keys(str(path))
+    ui.find("#upload-title").send_keys("Uploaded in the console")
+    ui.find("#media-upload button[type=submit]").click()
+    done = ui.wait(lambda d: ui.find("#upload-done"), timeout=30, what="the upload to finish")
+    assert browser.execute_script("return document.querySelector('#upload-progress').value") == 100
+    media_id = done.get_attribute("href").rsplit("/", 1)[1]
+    ui.wait(lambda d: ui.find(f'.media-card[data-media-id="{media_id}"]'), what="the new media in the list")
+    done.click()
+    ui.wait(lambda d: "Normal" in ui.find("#media-status").text, timeout=30, what="the probe to finish")
+    basic = api.get_media(media_id=media_id).raw["MediaInfo"]
+    assert basic["MediaBasicInfo"]["Title"] == "Uploaded in the console"
+    assert int(basic["FileInfoList"][0]["FileBasicInfo"]["FileSize"]) == path.stat().st_size
+    assert ui.find("video#player")
+
+
+def test_produce_from_the_project_page_and_play_the_output(server, browser, account, media_files, shots):
+    creds, api = account
+    lib = Library(server, api, media_files)
+    media_id, _ = lib.ready("video")
+    doc = {"VideoTracks": [{"VideoTrackClips": [{"MediaId": media_id, "In": 0, "Out": 1}]}]}
+    project_id = api.create(title="To produce", timeline=json.dumps(doc)).raw["Project"]["ProjectId"]
+
+    ui = Console(browser, server)
+    ui.signed_in(creds)
+    ui.open(f"#/projects/{project_id}")
+    url = ui.wait(lambda d: ui.find("#produce-url"), what="the produce form")
+    # The default output goes to the bucket the project's material lives in.
+    bucket = api.get_media(media_id=media_id).raw["MediaInfo"]["MediaBasicInfo"]["InputURL"].split("/")[2]
+    assert url.get_attribute("value") == f"oss://{bucket}/console-output/{project_id}.mp4"
+    ui.find("#produce").click()
+    ui.wait(lambda d: d.current_url.endswith("#/jobs"), what="the jobs page")
+    row = ui.wait(lambda d: ui.find(f'tr.job[data-status="Success"]'), timeout=60, what="the job to succeed")
+    job_id = row.get_attribute("data-job-id")
+    job = api.call_raw_action("GetMediaProducingJob", query={"JobId": job_id})["body"]["MediaProducingJob"]
+    assert (job["ProjectId"], job["Status"], job["Progress"]) == (project_id, "Success", 100)
+    assert row.find_element(By.CSS_SELECTOR, "progress").get_attribute("value") == "100"
+    player = ui.wait(lambda d: row.find_element(By.CSS_SELECTOR, "video.job-player"), what="the output player")
+    browser.execute_script("arguments[0].muted = true; arguments[0].play()", player)
+    ui.wait(lambda d: d.execute_script("return arguments[0].readyState", player) >= 2, what="output video data")
+    assert browser.execute_script("return arguments[0].error", player) is None
+    shots(browser, "jobs")

@@ -34,6 +34,9 @@ export const session = {
 /** Whether signing uses WebCrypto (secure contexts) or the plain-JS fallback. */
 export const nativeCrypto = crypto.native;
 
+/** The hash functions the console signs with (OSS uploads sign with them too). */
+export const cryptoHashes = crypto;
+
 /**
  * Calls `action` with `params` ({name: value}; undefined and null values are left out, "" is
  * sent: it clears a field such as MediaTags) and

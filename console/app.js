@@ -1,9 +1,10 @@
 // The console shell: sign-in, navigation and a hash router. Each page is a module whose
-// render(main, params) draws into <main>; new pages (uploads, production jobs) are one more
+// render(main, params) draws into <main>; new pages are one more
 // entry in ROUTES and one more nav link.
 
 import { AUTH_ERROR, ApiError, call, isAuthError, nativeCrypto, session } from "./api.js";
 import { errorBox, formValues, h, mount } from "./dom.js";
+import * as jobs from "./jobs.js";
 import * as media from "./media.js";
 import * as projects from "./projects.js";
 
@@ -12,11 +13,13 @@ const ROUTES = [
   { pattern: /^\/projects\/([0-9A-Za-z-]+)$/, nav: "projects", render: projects.detail },
   { pattern: /^\/media$/, nav: "media", render: media.list },
   { pattern: /^\/media\/([0-9A-Za-z-]+)$/, nav: "media", render: media.detail },
+  { pattern: /^\/jobs$/, nav: "jobs", render: jobs.list },
 ];
 
 const NAV = [
   ["projects", "#/projects", "Projects"],
   ["media", "#/media", "Media library"],
+  ["jobs", "#/jobs", "Jobs"],
 ];
 
 const header = document.getElementById("top");

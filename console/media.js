@@ -1,7 +1,8 @@
 // The media library: list (ListMediaBasicInfos) or search by title (SearchMedia), register
 // from a URL, and one media's page with its streams, playback, edit and delete.
 
-import { call } from "./api.js";
+import { ApiError, call, cryptoHashes } from "./api.js";
+import { signOssV1 } from "./sign.js";
 import { errorBox, fmtBytes, fmtSeconds, fmtTime, formValues, h, mount, pager, statusBadge } from "./dom.js";
 
 const PAGE_SIZE = 20;
@@ -73,8 +74,97 @@ export async function list(main) {
     }
   }
 
-  mount(main, h("div.page-head", {}, h("h1", {}, "Media library")), filterForm, message, results, registerForm);
+  mount(main, h("div.page-head", {}, h("h1", {}, "Media library")), filterForm, message, results, uploadForm(load), registerForm);
   await load();
+}
+
+/** Upload from this computer: CreateUploadMedia's STS credentials sign an OSS V1 PUT to the
+ * same origin (path style); then the list shows the new media and links to its page, which
+ * follows the probe as after a registration. */
+function uploadForm(reload) {
+  const bar = h("progress#upload-progress", { max: "100", value: "0" });
+  const note = h("div.message");
+  const form = h(
+    "form#media-upload.card",
+    {
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        const file = form.querySelector("input[type=file]").files[0];
+        const title = formValues(form).title || file.name;
+        const button = form.querySelector("button");
+        button.disabled = true;
+        try {
+          const dot = file.name.lastIndexOf(".");
+          const created = await call("CreateUploadMedia", {
+            FileInfo: JSON.stringify({
+              Name: dot > 0 ? file.name.slice(0, dot) : file.name,
+              Ext: dot > 0 ? file.name.slice(dot + 1) : "",
+              Size: file.size,
+              Type: ["audio", "image"].find((t) => file.type.startsWith(`${t}/`)) || "video",
+            }),
+            MediaMetaData: JSON.stringify({ Title: title }),
+          });
+          const address = JSON.parse(atob(created.UploadAddress));
+          const auth = JSON.parse(atob(created.UploadAuth));
+          mount(note, h("p.muted", {}, `Uploading to oss://${address.Bucket}/${address.FileName}…`));
+          await put(file, address, auth, bar);
+          mount(note, h("p", {}, "Uploaded: ", h("a#upload-done", { href: `#/media/${created.MediaId}` }, title)));
+          button.disabled = false;
+          await reload();
+        } catch (e) {
+          mount(note, errorBox(e));
+          button.disabled = false;
+        }
+      },
+    },
+    h("h2", {}, "Upload from this computer"),
+    h("label", {}, "File", h("input#upload-file", { type: "file", name: "file", required: true })),
+    h("label", {}, "Title", h("input#upload-title", { name: "title", placeholder: "the file name" })),
+    h("button.primary", { type: "submit" }, "Upload"),
+    " ",
+    bar,
+    note,
+  );
+  return form;
+}
+
+async function put(file, address, auth, bar) {
+  const headers = {
+    "content-type": file.type || "application/octet-stream",
+    "x-oss-date": new Date().toUTCString(),
+    "x-oss-security-token": auth.SecurityToken,
+  };
+  const { authorization } = await signOssV1({
+    method: "PUT",
+    bucket: address.Bucket,
+    key: address.FileName,
+    headers,
+    accessKeyId: auth.AccessKeyId,
+    secret: auth.AccessKeySecret,
+    crypto: cryptoHashes,
+  });
+  const path = `/${address.Bucket}/${address.FileName.split("/").map(encodeURIComponent).join("/")}`;
+  await new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("PUT", path);
+    for (const [k, v] of Object.entries({ ...headers, authorization })) xhr.setRequestHeader(k, v);
+    xhr.upload.onprogress = (ev) => {
+      if (ev.lengthComputable) bar.value = (100 * ev.loaded) / ev.total;
+    };
+    xhr.onload = () => {
+      if (xhr.status < 300) {
+        bar.value = 100;
+        resolve();
+        return;
+      }
+      // OSS errors are XML: <Error><Code>…</Code><Message>…</Message><RequestId>…</RequestId>.
+      const doc = new DOMParser().parseFromString(xhr.responseText, "application/xml");
+      const text = (tag) => doc.querySelector(tag)?.textContent || "";
+      reject(new ApiError(text("Code") || `HTTP${xhr.status}`, text("Message") || xhr.statusText, text("RequestId"), xhr.status));
+    };
+    xhr.onerror = () => reject(new ApiError("NetworkError", "The upload did not reach the server."));
+    xhr.send(file);
+  });
 }
 
 const select = (name, any, values, current) =>

@@ -3,6 +3,7 @@
 // and its materials (GetEditingProjectMaterials).
 
 import { call } from "./api.js";
+import { produceForm } from "./jobs.js";
 import { errorBox, fmtSeconds, fmtTime, formValues, h, isoFromLocal, mount, pager, statusBadge } from "./dom.js";
 
 const STATUSES = ["Draft", "Editing", "Producing", "Produced", "ProduceFailed"];
@@ -175,6 +176,7 @@ export async function detail(main, projectId) {
       : drawTimeline(timeline, Number(p.Duration) || 0, mediaTitles(materials.MediaInfos || [])),
     h("h2", {}, "Materials"),
     materialTable(materials.MediaInfos || []),
+    produceForm(p.ProjectId, materials.MediaInfos || []),
   );
 }
 

@@ -1,6 +1,7 @@
 // ACS3-HMAC-SHA256 request signing, exactly as the official SDK signs (see
 // docs/console.md and the vectors in tests/fixtures/signing-vectors.json).
 
+import { hmacSha1 } from "./sha1.js";
 import { hmacSha256, sha256 } from "./sha256.js";
 
 export const ALGORITHM = "ACS3-HMAC-SHA256";
@@ -25,6 +26,8 @@ export function encodePairs(pairs) {
     .join("&");
 }
 
+const toBase64 = (bytes) => btoa(String.fromCharCode(...bytes));
+
 /** Hash functions: WebCrypto where the browser offers it, the plain-JS fallback elsewhere. */
 export function hashes(subtle = globalThis.crypto?.subtle) {
   if (!subtle) {
@@ -32,6 +35,7 @@ export function hashes(subtle = globalThis.crypto?.subtle) {
       native: false,
       sha256Hex: async (bytes) => toHex(sha256(bytes)),
       hmacHex: async (key, msg) => toHex(hmacSha256(utf8.encode(key), utf8.encode(msg))),
+      hmacSha1Base64: async (key, msg) => toBase64(hmacSha1(utf8.encode(key), utf8.encode(msg))),
     };
   }
   return {
@@ -42,6 +46,10 @@ export function hashes(subtle = globalThis.crypto?.subtle) {
         "sign",
       ]);
       return toHex(new Uint8Array(await subtle.sign("HMAC", k, utf8.encode(msg))));
+    },
+    hmacSha1Base64: async (key, msg) => {
+      const k = await subtle.importKey("raw", utf8.encode(key), { name: "HMAC", hash: "SHA-1" }, false, ["sign"]);
+      return toBase64(new Uint8Array(await subtle.sign("HMAC", k, utf8.encode(msg))));
     },
   };
 }
@@ -71,4 +79,23 @@ export async function signV3({ method, path = "/", query = [], headers, body, ac
     signature,
     authorization: `${ALGORITHM} Credential=${accessKeyId},SignedHeaders=${signedHeaders},Signature=${signature}`,
   };
+}
+
+/**
+ * OSS V1 header signature (docs/oss.md): `VERB\nContent-MD5\nContent-Type\nDate\n`, the
+ * sorted `x-oss-*` headers, then the decoded resource `/<bucket>/<key>`. `headers` maps
+ * lower-case names to values; the date line is `x-oss-date` when present (a page cannot set
+ * `Date`), else `date`.
+ */
+export async function signOssV1({ method, bucket, key, headers, accessKeyId, secret, crypto = hashes() }) {
+  const ossHeaders = Object.keys(headers)
+    .filter((n) => n.startsWith("x-oss-"))
+    .sort()
+    .map((n) => `${n}:${String(headers[n]).trim()}\n`)
+    .join("");
+  const stringToSign =
+    `${method}\n${headers["content-md5"] ?? ""}\n${headers["content-type"] ?? ""}\n` +
+    `${headers["x-oss-date"] ?? headers.date ?? ""}\n${ossHeaders}/${bucket}/${key}`;
+  const signature = await crypto.hmacSha1Base64(secret, stringToSign);
+  return { stringToSign, signature, authorization: `OSS ${accessKeyId}:${signature}` };
 }

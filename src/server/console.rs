@@ -42,6 +42,8 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
         "projects.js" => JS,
         "sign.js" => JS,
         "sha256.js" => JS,
+        "sha1.js" => JS,
+        "jobs.js" => JS,
     ]
     .into_iter()
     .map(|(name, content_type, bytes)| Asset {
