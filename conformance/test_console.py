@@ -110,6 +110,16 @@ class Console:
     def find(self, css: str):
         return self.d.find_element(By.CSS_SELECTOR, css)
 
+    def click(self, css: str) -> None:
+        """Clicks `css` once it is there. A list that re-renders between finding and clicking
+        (a refresh, a probe followed) leaves a stale element: find it again and retry."""
+
+        def attempt(d):
+            self.find(css).click()
+            return True
+
+        self.wait(attempt, what=f"a clickable {css}")
+
     def all(self, css: str):
         return self.d.find_elements(By.CSS_SELECTOR, css)
 
@@ -192,7 +202,7 @@ def test_a_key_disabled_mid_session_returns_to_sign_in(server, browser, account)
     ui = Console(browser, server)
     ui.signed_in(creds)
     server.cli("account", "key-disable", creds.access_key_id)
-    ui.find("#top a[href='#/media']").click()
+    ui.click("#top a[href='#/media']")
     text = ui.error_text()
     assert "InvalidAccessKeyId.Inactive" in text, text
     assert ui.find("#signin-form")
@@ -228,10 +238,10 @@ def test_projects_timeline_and_materials(server, browser, account, media_files, 
     # Search by keyword narrows the list to the one project.
     box = ui.find("#project-search input[name=keyword]")
     box.send_keys(title)
-    ui.find("#project-search button[type=submit]").click()
+    ui.click("#project-search button[type=submit]")
     ui.wait(lambda d: [r.get_attribute("data-project-id") for r in ui.all("#project-list tr[data-project-id]")] == [project_id], what="search results")
 
-    ui.find(f'tr[data-project-id="{project_id}"] a.project-link').click()
+    ui.click(f'tr[data-project-id="{project_id}"] a.project-link')
     ui.wait(lambda d: ui.find("#project-title").text == title, what="the project page")
     video = ui.wait(lambda d: ui.all(".track-video .clip"), what="video clips")
     audio = ui.all(".track-audio .clip")
@@ -261,7 +271,7 @@ def test_create_and_delete_a_project(server, browser, account):
     ui.signed_in(creds)
     title = f"Made in the console {secrets.token_hex(3)}"
     ui.find("#new-project-title").send_keys(title)
-    ui.find("#project-create button[type=submit]").click()
+    ui.click("#project-create button[type=submit]")
     ui.wait(lambda d: ui.find("#project-title").text == title, what="the new project's page")
     project_id = browser.current_url.rsplit("/", 1)[1]
     assert api.get(project_id).raw["Project"]["Title"] == title
@@ -269,7 +279,7 @@ def test_create_and_delete_a_project(server, browser, account):
 
     ui.open("#/projects")
     ui.wait(lambda d: ui.all(f'tr[data-project-id="{project_id}"]'), what="the new project's row")
-    ui.find(f'tr[data-project-id="{project_id}"] .delete-project').click()
+    ui.click(f'tr[data-project-id="{project_id}"] .delete-project')
     WebDriverWait(browser, WAIT).until(lambda d: d.switch_to.alert).accept()
     ui.wait(lambda d: not ui.all(f'tr[data-project-id="{project_id}"]'), what="the row to go")
     assert api.list().raw["ProjectList"] == []
@@ -277,7 +287,7 @@ def test_create_and_delete_a_project(server, browser, account):
     # An API error on a form is shown with its code: a timeline that is not JSON.
     ui.find("#new-project-title").send_keys("bad")
     ui.find("#project-create textarea[name=timeline]").send_keys("{not json")
-    ui.find("#project-create button[type=submit]").click()
+    ui.click("#project-create button[type=submit]")
     text = ui.error_text()
     assert "InvalidParameter" in text and "Timeline" in text, text
 
@@ -296,23 +306,23 @@ def test_project_paging_and_filters(server, browser, account):
     first = ids()
     assert first == made[::-1][:20], "newest first"
     assert ui.find(".pager .prev").get_attribute("disabled") is not None
-    ui.find(".pager .next").click()
+    ui.click(".pager .next")
     ui.wait(lambda d: ids() == made[1::-1], what="the second page")
     assert ui.find(".pager .next").get_attribute("disabled") is not None
-    ui.find(".pager .prev").click()
+    ui.click(".pager .prev")
     ui.wait(lambda d: ids() == first, what="the first page again")
 
     # Status and creation-time filters go to the API as Status, StartTime and EndTime.
     Select(ui.find("#project-search select[name=status]")).select_by_value("Editing")
     Select(ui.find("#project-search select[name=sort]")).select_by_value("CreationTime:Asc")
-    ui.find("#project-search button[type=submit]").click()
+    ui.click("#project-search button[type=submit]")
     ui.wait(lambda d: ids() == made[:3], what="the Editing projects, oldest first")
     future = browser.execute_script(
         "const d = new Date(Date.now() + 86400000); d.setMinutes(d.getMinutes() - d.getTimezoneOffset());"
         "return d.toISOString().slice(0, 16)"
     )
     browser.execute_script("arguments[0].value = arguments[1]", ui.find("#project-search input[name=from]"), future)
-    ui.find("#project-search button[type=submit]").click()
+    ui.click("#project-search button[type=submit]")
     ui.wait(lambda d: ui.all("#project-results .empty"), what="no project created tomorrow")
 
 
@@ -333,11 +343,10 @@ def test_media_library_plays_edits_registers_and_deletes(server, browser, accoun
 
     # Search by title (SearchMedia).
     ui.find("#media-search input[name=title]").send_keys("pattern")
-    ui.find("#media-search button[type=submit]").click()
+    ui.click("#media-search button[type=submit]")
     ui.wait(lambda d: [c.get_attribute("data-media-id") for c in ui.all(".media-card")] == [media_id], what="search results")
 
-    card = ui.find(f'.media-card[data-media-id="{media_id}"]')
-    card.click()
+    ui.click(f'.media-card[data-media-id="{media_id}"]')
     ui.wait(lambda d: ui.find("#media-title").text == "Test pattern", what="the media page")
     assert "h264" in ui.find("#video-streams").text
     assert "aac" in ui.find("#audio-streams").text
@@ -356,13 +365,13 @@ def test_media_library_plays_edits_registers_and_deletes(server, browser, accoun
     tags = ui.find("#edit-tags")
     tags.clear()
     tags.send_keys("one,two")
-    ui.find("#media-edit button[type=submit]").click()
+    ui.click("#media-edit button[type=submit]")
     ui.wait(lambda d: ui.find("#media-title").text == "Renamed in the console", what="the new title")
     basic = api.get_media(media_id=media_id).raw["MediaInfo"]["MediaBasicInfo"]
     assert (basic["Title"], basic["MediaTags"]) == ("Renamed in the console", "one,two")
     # Emptying the tags field clears the tags.
     ui.find("#edit-tags").clear()
-    ui.find("#media-edit button[type=submit]").click()
+    ui.click("#media-edit button[type=submit]")
     ui.wait(lambda d: not api.get_media(media_id=media_id).raw["MediaInfo"]["MediaBasicInfo"].get("MediaTags"), what="the tags to clear")
     ui.wait(lambda d: ui.find("#edit-tags").get_attribute("value") == "", what="the page to show no tags")
 
@@ -371,7 +380,7 @@ def test_media_library_plays_edits_registers_and_deletes(server, browser, accoun
     ui.open("#/media")
     ui.wait(lambda d: ui.find("#register-url"), what="the register form")
     ui.find("#register-url").send_keys(url)
-    ui.find("#media-register button[type=submit]").click()
+    ui.click("#media-register button[type=submit]")
     ui.wait(lambda d: "/media/" in d.current_url and ui.all("#media-title"), what="the registered media's page")
     new_id = browser.current_url.rsplit("/", 1)[1]
     ui.wait(lambda d: "Normal" in ui.find("#media-status").text, timeout=30, what="the probe to finish")
@@ -379,14 +388,14 @@ def test_media_library_plays_edits_registers_and_deletes(server, browser, accoun
     assert api.get_media(media_id=new_id).raw["MediaInfo"]["MediaBasicInfo"]["InputURL"] == url
 
     # Delete it.
-    ui.find("#media-delete").click()
+    ui.click("#media-delete")
     WebDriverWait(browser, WAIT).until(lambda d: d.switch_to.alert).accept()
     ui.wait(lambda d: d.current_url.endswith("#/media") and ui.all("#media-results .media-card, #media-results .empty"), what="the library")
     assert api.batch_get_media(media_ids=new_id).raw["IgnoredList"] == [new_id]
 
     # A bad registration shows the API's error.
     ui.find("#register-url").send_keys("ftp://nowhere/x.mp4")
-    ui.find("#media-register button[type=submit]").click()
+    ui.click("#media-register button[type=submit]")
     assert "InvalidParameter" in ui.error_text()
 
 
@@ -434,12 +443,12 @@ def test_upload_from_the_computer(server, browser, account, media_files):
     path = media_files.path("video")
     ui.find("#upload-file").send_keys(str(path))
     ui.find("#upload-title").send_keys("Uploaded in the console")
-    ui.find("#media-upload button[type=submit]").click()
+    ui.click("#media-upload button[type=submit]")
     done = ui.wait(lambda d: ui.find("#upload-done"), timeout=30, what="the upload to finish")
     assert browser.execute_script("return document.querySelector('#upload-progress').value") == 100
     media_id = done.get_attribute("href").rsplit("/", 1)[1]
     ui.wait(lambda d: ui.find(f'.media-card[data-media-id="{media_id}"]'), what="the new media in the list")
-    done.click()
+    ui.click("#upload-done")
     ui.wait(lambda d: "Normal" in ui.find("#media-status").text, timeout=30, what="the probe to finish")
     basic = api.get_media(media_id=media_id).raw["MediaInfo"]
     assert basic["MediaBasicInfo"]["Title"] == "Uploaded in the console"
@@ -461,7 +470,7 @@ def test_produce_from_the_project_page_and_play_the_output(server, browser, acco
     # The default output goes to the bucket the project's material lives in.
     bucket = api.get_media(media_id=media_id).raw["MediaInfo"]["MediaBasicInfo"]["InputURL"].split("/")[2]
     assert url.get_attribute("value") == f"oss://{bucket}/console-output/{project_id}.mp4"
-    ui.find("#produce").click()
+    ui.click("#produce")
     ui.wait(lambda d: d.current_url.endswith("#/jobs"), what="the jobs page")
     row = ui.wait(lambda d: ui.find(f'tr.job[data-status="Success"]'), timeout=60, what="the job to succeed")
     job_id = row.get_attribute("data-job-id")
