@@ -175,17 +175,11 @@ async fn a_store_moves_between_backends_and_answers_the_same() {
         .as_str()
         .unwrap()
         .to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let info = source.ok("GetMediaInfo", &[("MediaId", &media_id)]).await;
-        let status = info["MediaInfo"]["MediaBasicInfo"]["Status"].clone();
-        if status == "Normal" {
-            break;
-        }
-        assert_ne!(status, "PrepareFail", "{info}");
-        assert!(Instant::now() < deadline, "probe did not finish: {info}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let info = source.probed(&media_id).await;
+    assert_eq!(
+        info["MediaInfo"]["MediaBasicInfo"]["Status"], "Normal",
+        "{info}"
+    );
     source
         .ok(
             "AddCategory",
@@ -234,6 +228,7 @@ async fn a_store_moves_between_backends_and_answers_the_same() {
         .await;
     let job_ids = vec![job["JobId"].as_str().unwrap().to_string()];
     let output_media = job["MediaId"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let got = source
             .ok("GetMediaProducingJob", &[("JobId", &job_ids[0])])
@@ -246,19 +241,11 @@ async fn a_store_moves_between_backends_and_answers_the_same() {
         assert!(Instant::now() < deadline, "job did not finish: {got}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    loop {
-        let info = source
-            .ok("GetMediaInfo", &[("MediaId", &output_media)])
-            .await;
-        if info["MediaInfo"]["MediaBasicInfo"]["Status"] == "Normal" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "output probe did not finish: {info}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let info = source.probed(&output_media).await;
+    assert_eq!(
+        info["MediaInfo"]["MediaBasicInfo"]["Status"], "Normal",
+        "{info}"
+    );
     let materials = format!(r#"{{"video":"{media_id}"}}"#);
     source
         .ok(

@@ -129,23 +129,11 @@ fn start_origin(dir: &std::path::Path) -> Origin {
 
 async fn probed_status(s: &Server, url: &str) -> String {
     let registered = s.ok("RegisterMediaInfo", &[("InputURL", url)]).await;
-    let media_id = registered["MediaId"].as_str().unwrap().to_string();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let info = s.ok("GetMediaInfo", &[("MediaId", &media_id)]).await;
-        let status = info["MediaInfo"]["MediaBasicInfo"]["Status"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        if status != "Init" && status != "Preparing" {
-            return status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{url} stayed {status}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let info = s.probed(registered["MediaId"].as_str().unwrap()).await;
+    info["MediaInfo"]["MediaBasicInfo"]["Status"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// Only the registered, allow-listed URL is fetched: a redirect to another host and an HLS

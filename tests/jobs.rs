@@ -86,11 +86,8 @@ async fn a_job_killed_mid_render_succeeds_after_restart_with_one_output() {
             .as_str()
             .unwrap()
             .to_string();
-        wait_until(&s, "source probed", Duration::from_secs(30), async || {
-            let m = s.ok("GetMediaInfo", &[("MediaId", &media_id)]).await;
-            (m["MediaInfo"]["MediaBasicInfo"]["Status"] == "Normal").then_some(m)
-        })
-        .await;
+        let probed = s.probed(&media_id).await;
+        assert_eq!(probed["MediaInfo"]["MediaBasicInfo"]["Status"], "Normal");
         // 15 copies of the 2 s clip at 1280x720: long enough to be killed mid-render.
         let clips: Vec<Value> = (0..15)
             .map(|_| json!({"MediaId": media_id, "In": 0, "Out": 2}))

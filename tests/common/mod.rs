@@ -1166,6 +1166,25 @@ impl Server {
             r.ok().clone()
         }
     }
+
+    /// GetMediaInfo of `media_id` once its probe has ended (the status is neither `Init` nor
+    /// `Preparing`); panics after 60 s.
+    pub async fn probed(&self, media_id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let info = self.ok("GetMediaInfo", &[("MediaId", media_id)]).await;
+            let status = &info["MediaInfo"]["MediaBasicInfo"]["Status"];
+            if status != "Init" && status != "Preparing" {
+                return info;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the probe of {media_id} did not end: {info}\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 async fn resp_from(r: reqwest::Response, host: String) -> Resp {
