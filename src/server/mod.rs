@@ -327,8 +327,14 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
         if parts.uri.path() != "/" {
             return Err(actions::unknown_action(parts.uri.path()));
         }
-        // The body is counted before it is read: its declared length, or the most it may be.
-        let declared = content_length(&parts.headers).unwrap_or(app.max_body_bytes as u64);
+        // The body is counted before it is read: its declared length, the most it may be when
+        // it comes chunked, and nothing when there is none (HTTP/1.1: neither header).
+        let chunked = parts.headers.contains_key(header::TRANSFER_ENCODING);
+        let declared = content_length(&parts.headers).unwrap_or(if chunked {
+            app.max_body_bytes as u64
+        } else {
+            0
+        });
         let _request_bytes = app
             .bytes
             .try_reserve(declared.min(app.max_body_bytes as u64))
