@@ -1,17 +1,13 @@
 //! Media producing jobs and event callbacks: SubmitMediaProducingJob,
-//! GetMediaProducingJob, ListMediaProducingJobs, SetEventCallback, GetEventCallback; and
-//! what a render worker needs from the media library to run a job.
-
-use std::collections::HashMap;
-use std::path::PathBuf;
+//! GetMediaProducingJob, ListMediaProducingJobs, SetEventCallback, GetEventCallback.
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::projects::{source_durations, timeline_media};
+use super::lookup::{source_durations, timeline_media};
 use super::{Caller, Ctx, NextToken, templates};
 use crate::domain::job::{EventCallback, Job, JobQuery, JobStatus, JobType, OutputTarget};
-use crate::domain::media::{self, InputLocation, MediaInfo, MediaStatus};
+use crate::domain::media::{self, InputLocation};
 use crate::domain::project::{EditingProject, NewEditingProject, ProjectStatus, TemplateType};
 use crate::domain::timeline::{ClipSource, Timeline};
 use crate::domain::{Page, format_time, new_id, now_micros, parse_time};
@@ -729,61 +725,4 @@ pub async fn get_event_callback(
             auth_key: None,
         },
     })
-}
-
-/// Whether a job's sources can be rendered now.
-pub(crate) enum Sources {
-    /// Each clip source's local file (or allow-listed URL).
-    Ready(HashMap<ClipSource, PathBuf>),
-    /// Some source media are still being probed.
-    Waiting,
-    /// A source is gone or failed its probe: the job fails with this message.
-    Unusable(String),
-}
-
-/// Resolves a job's clip sources to files the renderer can read.
-pub(crate) async fn job_sources(
-    ctx: &Ctx,
-    job: &Job,
-    timeline: &Timeline,
-) -> Result<Sources, ApiError> {
-    let found: Vec<(ClipSource, MediaInfo)> =
-        timeline_media(ctx, &job.account_id, timeline).await?;
-    let mut out = HashMap::new();
-    for source in timeline.sources() {
-        let location = match found.iter().find(|(s, _)| s == source) {
-            Some((_, m)) => match m.status {
-                MediaStatus::Init | MediaStatus::Preparing => return Ok(Sources::Waiting),
-                MediaStatus::PrepareFail => {
-                    return Ok(Sources::Unusable(format!(
-                        "The source media \"{}\" failed its probe; it cannot be rendered.",
-                        m.media_id
-                    )));
-                }
-                MediaStatus::Normal => m.location.clone(),
-            },
-            None => match source {
-                ClipSource::MediaId(id) => {
-                    return Ok(Sources::Unusable(format!(
-                        "The source media \"{id}\" no longer exists."
-                    )));
-                }
-                ClipSource::MediaUrl(url) => url.clone(),
-            },
-        };
-        let path = match InputLocation::parse(&location, "Timeline") {
-            Ok(InputLocation::Oss { bucket, key }) => match ctx.storage.existing(&bucket, &key) {
-                Ok(p) => p,
-                Err(e) => {
-                    return Ok(Sources::Unusable(format!(
-                        "The source \"{location}\" cannot be read: {e}."
-                    )));
-                }
-            },
-            Ok(InputLocation::Remote { url, .. }) => PathBuf::from(url),
-            Err(e) => return Ok(Sources::Unusable(e.reason)),
-        };
-        out.insert(source.clone(), path);
-    }
-    Ok(Sources::Ready(out))
 }

@@ -3,13 +3,14 @@
 
 mod categories;
 pub(crate) mod jobs;
+pub(crate) mod lookup;
 mod materials;
 mod media;
 mod projects;
 mod templates;
 mod upload;
+mod views;
 
-pub use media::run_probe_workers;
 pub use upload::run_url_upload_worker;
 
 use std::sync::Arc;

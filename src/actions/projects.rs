@@ -4,11 +4,11 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::materials::MaterialMaps;
+use super::lookup::{MAX_WRITE_ATTEMPTS, check_materials_owned, source_durations, timeline_media};
 use super::templates;
 use super::{Caller, Ctx, Empty, NextToken};
 use crate::domain::Page;
-use crate::domain::media::{InputLocation, MediaInfo};
+use crate::domain::material::MaterialMaps;
 use crate::domain::project::{
     EditingProject, EditingProjectUpdate, NewEditingProject, ProjectQuery, ProjectStatus,
     ProjectType, TemplateRef, TemplateType,
@@ -132,62 +132,6 @@ fn timeline_param(params: &Params) -> Result<Option<(String, Timeline)>, ApiErro
         .transpose()
 }
 
-/// The caller's media a timeline references, by MediaId or by MediaURL into local storage,
-/// with the clip source that named each.
-pub(super) async fn timeline_media(
-    ctx: &Ctx,
-    account_id: &str,
-    timeline: &Timeline,
-) -> Result<Vec<(ClipSource, MediaInfo)>, ApiError> {
-    let sources = timeline.sources();
-    let ids: Vec<String> = sources
-        .iter()
-        .filter_map(|s| match s {
-            ClipSource::MediaId(id) => Some(id.clone()),
-            ClipSource::MediaUrl(_) => None,
-        })
-        .collect();
-    let mut out: Vec<(ClipSource, MediaInfo)> = ctx
-        .store
-        .media_many(account_id, &ids)
-        .await?
-        .into_iter()
-        .map(|m| (ClipSource::MediaId(m.media_id.clone()), m))
-        .collect();
-    // MediaURLs into local storage, looked up together by their canonical location.
-    let mut by_location: HashMap<String, Vec<ClipSource>> = HashMap::new();
-    for s in sources.iter() {
-        if let ClipSource::MediaUrl(url) = s
-            && let Ok(location) = InputLocation::parse(url, "Timeline")
-        {
-            by_location
-                .entry(location.canonical())
-                .or_default()
-                .push(ClipSource::clone(s));
-        }
-    }
-    let locations: Vec<String> = by_location.keys().cloned().collect();
-    for m in ctx.store.media_at_locations(account_id, &locations).await? {
-        for source in by_location.get(&m.location).into_iter().flatten() {
-            out.push((source.clone(), m.clone()));
-        }
-    }
-    Ok(out)
-}
-
-/// Probed durations of the caller's media that a timeline references, by clip source.
-pub(super) async fn source_durations(
-    ctx: &Ctx,
-    account_id: &str,
-    timeline: &Timeline,
-) -> Result<HashMap<ClipSource, f64>, ApiError> {
-    Ok(timeline_media(ctx, account_id, timeline)
-        .await?
-        .into_iter()
-        .filter_map(|(s, m)| Some((s, m.duration?)))
-        .collect())
-}
-
 /// A timeline parameter with what storing it needs: the media it references and the
 /// durations of their probed sources.
 struct TimelineInput {
@@ -250,7 +194,7 @@ pub async fn create(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Proje
         Some(raw) => MaterialMaps::parse(raw)?,
         None => MaterialMaps::default(),
     };
-    materials.check_owned(ctx, caller).await?;
+    check_materials_owned(ctx, caller, &materials).await?;
     let title = params.required("Title")?.to_string();
     let (input, template) = timeline_input(ctx, caller, params).await?;
     let media_ids = TimelineInput::media_ids(&input);
@@ -268,7 +212,7 @@ pub async fn create(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Proje
         t.duration(|s| durations.get(s).copied())
     })?;
     ctx.store
-        .insert_project(&project, &media_ids, &materials.pairs())
+        .insert_project(&project, &media_ids, &materials.rows())
         .await?;
     Ok(ProjectBody {
         project: ProjectView::of(project, View::Created),
@@ -393,24 +337,11 @@ pub async fn update(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty
     Err(busy())
 }
 
-/// Guarded writes retried this often before the caller is asked to retry.
-pub(super) const MAX_WRITE_ATTEMPTS: usize = 8;
-
 fn busy() -> ApiError {
     ApiError::new(
         ErrorCode::ServiceUnavailable,
         "The project is being changed by other requests; retry.",
     )
-}
-
-/// The media IDs of the timeline already stored with a project (it was valid when stored).
-pub(super) fn stored_timeline_media(project: &EditingProject) -> Vec<String> {
-    project
-        .timeline
-        .as_deref()
-        .and_then(|raw| Timeline::parse(raw).ok())
-        .map(|t| t.media_ids())
-        .unwrap_or_default()
 }
 
 pub async fn delete(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty, ApiError> {

@@ -3,6 +3,7 @@
 //! wake-up, and stops when the shutdown signal is raised.
 
 pub mod callbacks;
+mod probe;
 mod render;
 
 use std::sync::{Arc, LazyLock};
@@ -17,6 +18,7 @@ use tokio::sync::watch;
 
 use crate::actions::Ctx;
 
+pub use probe::run_probe_workers;
 pub use render::RenderWorker;
 
 /// What a worker found to do.

@@ -153,7 +153,7 @@ pub async fn serve(
     }
     tokio::spawn(compact_counts(store.clone()));
     let ctx = context(store.clone(), &config).await?;
-    actions::run_probe_workers(ctx.clone(), config.probe_workers);
+    crate::jobs::run_probe_workers(ctx.clone(), config.probe_workers);
     crate::jobs::warn_missing_tools();
     let (stop_workers, must_exit) = tokio::sync::watch::channel(false);
     crate::jobs::start(ctx.clone(), config.render_workers, must_exit);
