@@ -8,10 +8,8 @@ mod materials;
 mod media;
 mod projects;
 mod templates;
-mod upload;
+pub(crate) mod upload;
 mod views;
-
-pub use upload::run_url_upload_worker;
 
 use std::sync::Arc;
 

@@ -1,10 +1,7 @@
 //! Upload actions: CreateUploadMedia and RefreshUploadMedia hand out an upload address and a
-//! temporary credential for the OSS API (src/oss); UploadMediaByURL pulls allow-listed URLs
-//! in the background (GetUrlUploadInfos reports on it). The media exists at once (`Init`)
-//! and is probed when its object has been written.
-
-use std::sync::Arc;
-use std::time::Duration;
+//! temporary credential for the OSS API (src/oss); UploadMediaByURL queues allow-listed URLs
+//! that `jobs::url_upload` pulls in the background (GetUrlUploadInfos reports on it). The
+//! media exists at once (`Init`) and is probed when its object has been written.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -14,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use super::{Caller, Ctx};
 use crate::domain::media::{self, BusinessType, InputLocation, MediaInfo, MediaSource, MediaType};
 use crate::domain::{format_time, new_id, now_micros};
-use crate::jobs::callbacks;
 use crate::protocol::error::ApiError;
 use crate::protocol::params::Params;
 use crate::store::StoreError;
@@ -122,7 +118,7 @@ fn object_key(ext: &str) -> String {
 }
 
 /// The vendor form of an object's URL (which RegisterMediaInfo also accepts).
-fn file_url(ctx: &Ctx, bucket: &str, key: &str) -> String {
+pub(crate) fn file_url(ctx: &Ctx, bucket: &str, key: &str) -> String {
     let encoded: Vec<String> = key
         .split('/')
         .map(|s| percent_encoding::utf8_percent_encode(s, crate::oss::sign::RFC3986).to_string())
@@ -614,123 +610,4 @@ pub async fn url_upload_infos(
             })
             .collect(),
     })
-}
-
-/// Starts the worker that fetches UploadMediaByURL jobs. The queue is the job table, so
-/// jobs a stopped server left unfinished are fetched after the next start.
-pub fn run_url_upload_worker(ctx: Arc<Ctx>) {
-    tokio::spawn(async move {
-        // reqwest's rustls needs a process-wide crypto provider; installing twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let allow = ctx.fetch_allow.clone();
-        let client = reqwest::Client::builder()
-            // Redirects stay within the allow-list.
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                let ok = attempt
-                    .url()
-                    .host_str()
-                    .is_some_and(|h| allow.iter().any(|a| a.eq_ignore_ascii_case(h)));
-                if ok && attempt.previous().len() < 5 {
-                    attempt.follow()
-                } else {
-                    attempt.stop()
-                }
-            }))
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(Duration::from_secs(60))
-            .build();
-        let client = match client {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(error = %e, "no HTTP client: UploadMediaByURL jobs will wait");
-                return;
-            }
-        };
-        loop {
-            match ctx.store.claim_url_job().await {
-                Ok(Some(job)) => fetch_job(&ctx, &client, job).await,
-                Ok(None) => tokio::time::sleep(Duration::from_millis(500)).await,
-                Err(e) => {
-                    tracing::warn!(error = %e, "URL upload queue unavailable");
-                    tokio::time::sleep(Duration::from_secs(2)).await;
-                }
-            }
-        }
-    });
-}
-
-async fn fetch_job(ctx: &Ctx, client: &reqwest::Client, mut job: UrlUploadJob) {
-    let outcome = fetch(ctx, client, &job).await;
-    match outcome {
-        Ok(size) => {
-            job.status = "Success".into();
-            job.file_size = i64::try_from(size).ok();
-        }
-        Err((code, message)) => {
-            tracing::info!(job_id = %job.job_id, %code, %message, "URL upload failed");
-            job.status = "Failed".into();
-            job.error_code = Some(code.into());
-            job.error_message = Some(message);
-            // Let the probe settle the media (PrepareFail: there is no file).
-            if let Err(e) = ctx
-                .store
-                .finish_pending_uploads(&job.bucket, &job.object_key)
-                .await
-            {
-                tracing::warn!(error = %e, "could not release a failed upload's media");
-            }
-            ctx.probe_wakeup.notify_one();
-        }
-    }
-    job.complete_time = Some(now_micros());
-    if let Err(e) = ctx.store.finish_url_job(&job).await {
-        tracing::warn!(job_id = %job.job_id, error = %e, "could not store a URL upload's outcome");
-    }
-    let url = file_url(ctx, &job.bucket, &job.object_key);
-    if let Err(e) = callbacks::url_uploaded(ctx, &job, &url).await {
-        tracing::warn!(job_id = %job.job_id, error = %e, "could not queue an upload callback");
-    }
-}
-
-async fn fetch(
-    ctx: &Ctx,
-    client: &reqwest::Client,
-    job: &UrlUploadJob,
-) -> Result<u64, (&'static str, String)> {
-    match InputLocation::parse(&job.source_url, "UploadURLs") {
-        Ok(InputLocation::Remote { host, .. }) if ctx.fetch_allow.contains(&host) => {}
-        _ => {
-            return Err((
-                "FetchNotAllowed",
-                "The URL's host is no longer allow-listed.".into(),
-            ));
-        }
-    }
-    let response = client
-        .get(&job.source_url)
-        .send()
-        .await
-        .map_err(|e| ("FetchFailed", e.to_string()))?;
-    if !response.status().is_success() {
-        return Err((
-            "FetchFailed",
-            format!("The URL answered HTTP {}.", response.status()),
-        ));
-    }
-    let chunks = futures_util::stream::unfold(Some(response), |state| async move {
-        let mut response = state?;
-        match response.chunk().await {
-            Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
-            Ok(None) => None,
-            Err(e) => Some((Err(e), None)),
-        }
-    });
-    crate::oss::put_object(
-        ctx,
-        &job.bucket,
-        &job.object_key,
-        axum::body::Body::from_stream(chunks),
-    )
-    .await
-    .map_err(|e| ("FetchFailed", e.message))
 }

@@ -5,6 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
+use tokio::sync::watch;
+
+use super::{Worker, WorkerState};
 use crate::actions::Ctx;
 use crate::actions::lookup::{MAX_WRITE_ATTEMPTS, source_durations};
 use crate::domain::media::{InputLocation, MediaInfo, MediaStatus, MediaType};
@@ -19,14 +23,50 @@ use crate::store::Guarded;
 const PROBE_LEASE: Duration = Duration::from_secs(10);
 /// How often a working probe renews its lease.
 const PROBE_RENEW_EVERY: Duration = Duration::from_secs(3);
+/// How often an idle probe worker looks for media without a wake-up (expired leases, other
+/// servers' registrations).
+const IDLE_TICK: Duration = Duration::from_secs(2);
 
-/// Starts `workers` background probe loops. The queue lives in the store (media in
-/// `Init`), so registrations not yet probed when a server stops are probed after restart.
-pub fn run_probe_workers(ctx: Arc<Ctx>, workers: usize) {
-    // Each server's probe leases carry its own random owner name.
-    let owner: Arc<str> = hex::encode(rand::random::<[u8; 8]>()).into();
-    for _ in 0..workers {
-        tokio::spawn(probe_loop(ctx.clone(), owner.clone()));
+/// A probe worker. The queue lives in the store (media in `Init`), so registrations not
+/// yet probed when a server stops are probed after restart. A probe under way when the
+/// server stops is finished (the server waits for it up to its shutdown deadline).
+pub struct ProbeWorker {
+    ctx: Arc<Ctx>,
+    /// This server's probe lease owner name (random, shared by its probe workers).
+    owner: Arc<str>,
+}
+
+impl ProbeWorker {
+    pub fn new(ctx: Arc<Ctx>, owner: Arc<str>) -> Self {
+        ProbeWorker { ctx, owner }
+    }
+
+    /// Probes one claimed media, renewing the lease meanwhile; the probe ends whether or
+    /// not renewals work (a lost lease only means the result is not stored).
+    #[tracing::instrument(skip_all, fields(media_id = %media.media_id, account = %media.account_id))]
+    async fn run(&self, media: MediaInfo) {
+        let (ctx, owner) = (&self.ctx, &self.owner);
+        let renew = async {
+            loop {
+                tokio::time::sleep(PROBE_RENEW_EVERY).await;
+                let renewed = ctx
+                    .store
+                    .renew_probe(
+                        &media.account_id,
+                        &media.media_id,
+                        owner,
+                        lease_end(now_micros()),
+                    )
+                    .await;
+                if !matches!(renewed, Ok(true)) {
+                    tracing::warn!("probe lease not renewed");
+                }
+            }
+        };
+        tokio::select! {
+            _ = probe_one(ctx, media.clone(), owner) => {}
+            _ = renew => {}
+        }
     }
 }
 
@@ -34,46 +74,35 @@ fn lease_end(from: crate::domain::Micros) -> crate::domain::Micros {
     from + PROBE_LEASE.as_micros() as i64
 }
 
-async fn probe_loop(ctx: Arc<Ctx>, owner: Arc<str>) {
-    loop {
+#[async_trait]
+impl Worker for ProbeWorker {
+    fn name(&self) -> String {
+        "probe".into()
+    }
+
+    async fn work(&mut self, _must_exit: &mut watch::Receiver<bool>) -> Result<WorkerState, String> {
         let now = now_micros();
-        match ctx.store.claim_probe(&owner, now, lease_end(now)).await {
-            Ok(Some(media)) => {
-                // Renew the lease while probing; the probe ends whether or not renewals work
-                // (a lost lease only means the result is not stored).
-                let renew = async {
-                    loop {
-                        tokio::time::sleep(PROBE_RENEW_EVERY).await;
-                        let renewed = ctx
-                            .store
-                            .renew_probe(
-                                &media.account_id,
-                                &media.media_id,
-                                &owner,
-                                lease_end(now_micros()),
-                            )
-                            .await;
-                        if !matches!(renewed, Ok(true)) {
-                            tracing::warn!(media_id = %media.media_id, "probe lease not renewed");
-                        }
-                    }
-                };
-                tokio::select! {
-                    _ = probe_one(&ctx, media.clone(), &owner) => {}
-                    _ = renew => {}
-                }
+        let claimed = self
+            .ctx
+            .store
+            .claim_probe(&self.owner, now, lease_end(now))
+            .await
+            .map_err(|e| format!("probe queue unavailable: {e}"))?;
+        match claimed {
+            Some(media) => {
+                self.run(media).await;
+                Ok(WorkerState::Busy)
             }
-            Ok(None) => {
-                tokio::select! {
-                    _ = ctx.probe_wakeup.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "probe queue unavailable");
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
+            None => Ok(WorkerState::Idle),
         }
+    }
+
+    async fn wait_for_work(&mut self) -> WorkerState {
+        tokio::select! {
+            _ = self.ctx.probe_wakeup.notified() => {}
+            _ = tokio::time::sleep(IDLE_TICK) => {}
+        }
+        WorkerState::Busy
     }
 }
 
@@ -122,30 +151,29 @@ async fn probe_one(ctx: &Ctx, mut media: MediaInfo, owner: &str) {
             media.probe = serde_json::to_string(&result).ok();
         }
         Err(reason) => {
-            tracing::info!(media_id = %media.media_id, %reason, "probe failed");
+            tracing::info!(%reason, "probe failed");
             media.status = MediaStatus::PrepareFail;
         }
     }
     match ctx.store.finish_probe(&media, owner).await {
         Ok(true) => {
             tracing::info!(
-                media_id = %media.media_id,
                 status = media.status.as_str(),
                 millis = started.elapsed().as_millis() as u64,
                 "probed"
             );
             if let Err(e) = refresh_project_durations(ctx, &media).await {
-                tracing::warn!(media_id = %media.media_id, error = %e, "could not refresh project durations");
+                tracing::warn!(error = %e, "could not refresh project durations");
             }
             // Jobs waiting for this probe may start.
             ctx.job_wakeup.notify_waiters();
             if let Err(e) = crate::jobs::callbacks::media_registered(ctx, &media).await {
-                tracing::warn!(media_id = %media.media_id, error = %e, "could not queue RegisterMediaComplete");
+                tracing::warn!(error = %e, "could not queue RegisterMediaComplete");
             }
         }
         Ok(false) => {}
         Err(e) => {
-            tracing::warn!(media_id = %media.media_id, error = %e, "could not store a probe result")
+            tracing::warn!(error = %e, "could not store a probe result")
         }
     }
 }
@@ -163,7 +191,7 @@ async fn make_cover(ctx: &Ctx, media: &MediaInfo, input: &str) -> Option<String>
     match probe::snapshot(input, 2.0, &path, &ctx.probe_limits).await {
         Ok(()) => Some(format!("oss://{bucket}/{key}")),
         Err(e) => {
-            tracing::info!(media_id = %media.media_id, error = %e, "no cover snapshot");
+            tracing::info!(error = %e, "no cover snapshot");
             None
         }
     }

@@ -119,6 +119,22 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// An error with its `source` chain, for logs: `outer: inner: innermost`.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        // Wrappers often repeat their source's text; say it once.
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = inner.source();
+    }
+    out
+}
+
 /// The vendor's error body (decisions.md: JSON always).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]

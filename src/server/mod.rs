@@ -44,6 +44,10 @@ use crate::store::{Store, StoreError};
 
 /// Accepted clock skew for signed requests, either direction.
 const TIME_WINDOW: time::Duration = time::Duration::minutes(15);
+/// After SIGTERM/SIGINT, how long requests under way may run before the server stops.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(20);
+/// Then how long workers get to reach a safe point.
+const WORKER_STOP_DEADLINE: Duration = Duration::from_secs(5);
 
 pub struct ServerConfig {
     pub listen: SocketAddr,
@@ -151,12 +155,8 @@ pub async fn serve(
             "jobs left mid-render by the last run are queued again"
         );
     }
-    tokio::spawn(compact_counts(store.clone()));
     let ctx = context(store.clone(), &config).await?;
-    crate::jobs::run_probe_workers(ctx.clone(), config.probe_workers);
     crate::jobs::warn_missing_tools();
-    let (stop_workers, must_exit) = tokio::sync::watch::channel(false);
-    crate::jobs::start(ctx.clone(), config.render_workers, must_exit);
     let refetch = ctx.store.requeue_url_jobs().await?;
     if refetch > 0 {
         tracing::info!(
@@ -164,7 +164,13 @@ pub async fn serve(
             "URL uploads left unfinished by the last run are queued again"
         );
     }
-    actions::run_url_upload_worker(ctx.clone());
+    let workers = crate::jobs::start(
+        ctx.clone(),
+        crate::jobs::WorkerCounts {
+            probe: config.probe_workers,
+            render: config.render_workers,
+        },
+    );
     crate::oss::sweep(&ctx).await;
     let (listen, tls) = (config.listen, config.tls.clone());
     // Requests signed before the floor are refused; wait it out so that clients with
@@ -184,9 +190,23 @@ pub async fn serve(
             if let Some(hooks) = init_hooks {
                 tokio::spawn(hooks::run(hooks, "http", bound, store));
             }
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
-                .await?;
+            let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+            let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                let _ = stopping.send(true);
+            });
+            // Requests still running at the deadline are dropped with the runtime.
+            let deadline = async {
+                let _ = stopped.wait_for(|s| *s).await;
+                tokio::time::sleep(DRAIN_DEADLINE).await;
+            };
+            tokio::select! {
+                served = std::future::IntoFuture::into_future(serving) => served?,
+                _ = deadline => tracing::warn!(
+                    "requests still running {} s after the shutdown signal are dropped",
+                    DRAIN_DEADLINE.as_secs()
+                ),
+            }
         }
         Some((cert, key)) => {
             let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
@@ -202,7 +222,7 @@ pub async fn serve(
             let stopper = handle.clone();
             tokio::spawn(async move {
                 shutdown_signal().await;
-                stopper.graceful_shutdown(Some(Duration::from_secs(30)));
+                stopper.graceful_shutdown(Some(DRAIN_DEADLINE));
             });
             tracing::info!(address = %listen, "listening (https)");
             if let Some(hooks) = init_hooks {
@@ -215,9 +235,10 @@ pub async fn serve(
                 .map_err(|e| cannot_listen(listen, e))?;
         }
     }
-    // Render workers hand their jobs back to the queue.
-    let _ = stop_workers.send(true);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // No request is running any more: stop the workers at a safe point (render workers
+    // hand their jobs back to the queue).
+    workers.stop(WORKER_STOP_DEADLINE).await;
+    tracing::info!("stopped");
     Ok(())
 }
 
@@ -226,18 +247,6 @@ fn cannot_listen(listen: SocketAddr, e: std::io::Error) -> String {
         "cannot listen on {listen}: {e}. Is another server using that port? Choose another \
          with --listen (OPENICE_LISTEN)."
     )
-}
-
-/// Keeps the store's project count rows few (see `Store::compact_counts`): at once, then
-/// every few seconds. Counts are exact either way, so serving does not wait for it.
-async fn compact_counts(store: Arc<dyn Store>) {
-    const EVERY: Duration = Duration::from_secs(5);
-    loop {
-        if let Err(e) = store.compact_counts().await {
-            tracing::warn!(error = %e, "folding project counts failed; retrying later");
-        }
-        tokio::time::sleep(EVERY).await;
-    }
 }
 
 /// OSS requests are recognised before any other rule (`oss::is_oss`) and served by the
