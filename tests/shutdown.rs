@@ -35,7 +35,10 @@ async fn writer(s: Arc<Server>, n: usize, acked: Arc<AtomicUsize>) -> Vec<Writte
         let (action, params) = match out.last() {
             Some(w) if i % (UPDATES_PER_PROJECT + 1) != 0 => (
                 "UpdateEditingProject",
-                vec![("ProjectId", w.project_id.clone()), ("Title", title.clone())],
+                vec![
+                    ("ProjectId", w.project_id.clone()),
+                    ("Title", title.clone()),
+                ],
             ),
             _ => ("CreateEditingProject", vec![("Title", title.clone())]),
         };

@@ -172,10 +172,7 @@ fn reply<T: Serialize>(request_id: &str, body: T) -> Result<Vec<u8>, ApiError> {
         request_id,
         body: &body,
     })
-    .map_err(|e| {
-        tracing::error!(error = %e, "response serialisation failed");
-        ApiError::internal()
-    })
+    .map_err(|e| ApiError::internal().caused_by(e))
 }
 
 /// An opaque NextToken: the last item's sort key, bound to the caller and the filters it
@@ -240,13 +237,15 @@ impl From<Invalid> for ApiError {
     }
 }
 
+/// Store failures are ours: answered as `InternalError` (or `ServiceUnavailable` when the
+/// pool is exhausted), with the store error kept for the request's log line.
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "store error");
-        match e {
+        match &e {
             StoreError::Backend(sqlx::Error::PoolTimedOut) => ApiError::unavailable(),
             _ => ApiError::internal(),
         }
+        .caused_by(e)
     }
 }
 

@@ -165,10 +165,8 @@ async fn issue(
         region: &ctx.region,
     };
     let encode = |json: serde_json::Result<Vec<u8>>| {
-        json.map(|bytes| STANDARD.encode(bytes)).map_err(|e| {
-            tracing::error!(error = %e, "upload document serialisation failed");
-            ApiError::internal()
-        })
+        json.map(|bytes| STANDARD.encode(bytes))
+            .map_err(|e| ApiError::internal().caused_by(e))
     };
     Ok((
         encode(serde_json::to_vec(&address))?,
@@ -308,10 +306,8 @@ async fn pending_media(
         .await?;
     match ctx.store.insert_media(&media, None).await {
         Ok(()) => Ok((media, key, url)),
-        Err(StoreError::Conflict(what)) => {
-            tracing::error!(%what, "a fresh upload key collided");
-            Err(ApiError::internal())
-        }
+        // A fresh upload key collided.
+        Err(e @ StoreError::Conflict(_)) => Err(ApiError::internal().caused_by(e)),
         Err(e) => Err(e.into()),
     }
 }

@@ -43,7 +43,7 @@ impl ProbeWorker {
 
     /// Probes one claimed media, renewing the lease meanwhile; the probe ends whether or
     /// not renewals work (a lost lease only means the result is not stored).
-    #[tracing::instrument(skip_all, fields(media_id = %media.media_id, account = %media.account_id))]
+    #[tracing::instrument(name = "probe", skip_all, fields(media_id = %media.media_id, account = %media.account_id))]
     async fn run(&self, media: MediaInfo) {
         let (ctx, owner) = (&self.ctx, &self.owner);
         let renew = async {
@@ -80,7 +80,10 @@ impl Worker for ProbeWorker {
         "probe".into()
     }
 
-    async fn work(&mut self, _must_exit: &mut watch::Receiver<bool>) -> Result<WorkerState, String> {
+    async fn work(
+        &mut self,
+        _must_exit: &mut watch::Receiver<bool>,
+    ) -> Result<WorkerState, String> {
         let now = now_micros();
         let claimed = self
             .ctx

@@ -91,7 +91,7 @@ impl RenderWorker {
         };
         let sources = match job_sources(&self.ctx, &job, &timeline)
             .await
-            .map_err(|e| e.message)?
+            .map_err(|e| crate::protocol::error::chain(&e))?
         {
             Sources::Ready(s) => s,
             Sources::Waiting => {

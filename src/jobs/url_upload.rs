@@ -49,7 +49,7 @@ impl UrlUploadWorker {
     }
 
     /// Records a fetch's outcome and queues its callback.
-    #[tracing::instrument(skip_all, fields(job_id = %job.job_id, media_id = %job.media_id))]
+    #[tracing::instrument(name = "url_upload", skip_all, fields(job_id = %job.job_id, media_id = %job.media_id))]
     async fn finish(&self, mut job: UrlUploadJob, outcome: Result<u64, (&'static str, String)>) {
         let ctx = &self.ctx;
         match outcome {

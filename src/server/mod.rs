@@ -27,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt;
 use time::OffsetDateTime;
+use tracing::Instrument;
 
 use axum::extract::{Path, Query};
 use tower::ServiceExt;
@@ -308,6 +309,13 @@ async fn render_metrics(State(app): State<Arc<App>>) -> Response {
 async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
     let started = Instant::now();
     let request_id = new_request_id();
+    // Every line logged while serving the request carries its RequestId, action and account.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        action = tracing::field::Empty,
+        account = tracing::field::Empty,
+    );
     // Shed load at once rather than queue without bound (answered, logged and counted below).
     let permit = app.in_flight.clone().try_acquire_owned().ok();
     app.metrics.in_flight.inc();
@@ -319,7 +327,6 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
         .unwrap_or("")
         .to_string();
     let mut action = String::new();
-    let mut account = String::new();
     let result = async {
         if permit.is_none() {
             return Err(ApiError::unavailable());
@@ -347,8 +354,9 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
         };
         let rpc = request::parse(&http)?;
         action.clone_from(&rpc.action);
+        tracing::Span::current().record("action", rpc.action.as_str());
         let caller = authenticate(&app, &rpc, format!("{}://{host}", app.scheme)).await?;
-        account.clone_from(&caller.account_id);
+        tracing::Span::current().record("account", caller.account_id.as_str());
         request::check_version(&rpc.version)?;
         if actions::known(&rpc.action).is_none() {
             return Err(actions::unknown_action(&rpc.action));
@@ -361,17 +369,14 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
         }
         actions::dispatch(&app.ctx, &caller, &rpc.action, &rpc.params, &request_id).await
     }
+    .instrument(span.clone())
     .await;
 
-    let (status, code, response) = match result {
-        Ok(bytes) => (200, "", json_response(200, &request_id, bytes)),
-        Err(e) => (
-            e.status,
-            e.code.as_str(),
-            error_response(&e, &request_id, &host),
-        ),
-    };
     app.metrics.in_flight.dec();
+    let (status, code) = match &result {
+        Ok(_) => (200, ""),
+        Err(e) => (e.status, e.code.as_str()),
+    };
     let metric_action = actions::known(&action).unwrap_or("unknown");
     app.metrics
         .requests
@@ -386,16 +391,30 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
             action: metric_action,
         })
         .observe(started.elapsed().as_secs_f64());
-    tracing::info!(
-        request_id = %request_id,
-        action = %action,
-        account = %account,
-        status,
-        code,
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
-    response
+    log_request(&span, status, code, started, result.as_ref().err());
+    match result {
+        Ok(bytes) => json_response(200, &request_id, bytes),
+        Err(e) => error_response(&e, &request_id, &host),
+    }
+}
+
+/// The one log line of a request, in its span. An error of ours (5xx) is logged here, where
+/// it leaves, at `error` with its source chain.
+fn log_request(
+    span: &tracing::Span,
+    status: u16,
+    code: &str,
+    started: Instant,
+    error: Option<&ApiError>,
+) {
+    let micros = started.elapsed().as_micros() as u64;
+    span.in_scope(|| match error {
+        Some(e) if status >= 500 => {
+            let error = crate::protocol::error::chain(e);
+            tracing::error!(status, code, micros, %error, "request failed");
+        }
+        _ => tracing::info!(status, code, micros, "request"),
+    });
 }
 
 fn json_response(status: u16, request_id: &str, bytes: Vec<u8>) -> Response {
