@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::{Caller, Ctx};
+use super::context::{Caller, Ctx};
 use crate::domain::job::Job;
 use crate::domain::material::{MaterialMaps, MaterialType};
 use crate::domain::media::{InputLocation, MediaInfo, MediaStatus};

@@ -3,16 +3,16 @@
 
 use serde::Serialize;
 
+use super::context::{Caller, Ctx};
 use super::lookup::{check_materials_owned, stored_timeline_media};
+use super::views::Empty;
 use super::views::{FileDetail, MediaInfoView, Shape, ViewCtx};
-use super::{Caller, Ctx, Empty};
 use crate::domain::material::{LiveMaterial, MAX_PER_TYPE, MaterialMaps, MaterialType};
 use crate::domain::project::EditingProject;
 use crate::protocol::error::ApiError;
-use crate::protocol::params::Params;
+use crate::protocol::params::{FromParams, Params};
 
-async fn project(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<EditingProject, ApiError> {
-    let id = params.required("ProjectId")?;
+async fn project(ctx: &Ctx, caller: &Caller, id: &str) -> Result<EditingProject, ApiError> {
     ctx.store
         .project(&caller.account_id, id)
         .await?
@@ -77,9 +77,27 @@ async fn materials_of(
     })
 }
 
-pub async fn add(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<MaterialsBody, ApiError> {
-    let p = project(ctx, caller, params).await?;
-    let maps = MaterialMaps::parse(params.required("MaterialMaps")?)?;
+pub struct AddMaterialsInput<'a> {
+    project_id: &'a str,
+    maps: MaterialMaps,
+}
+
+impl<'a> FromParams<'a> for AddMaterialsInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        Ok(AddMaterialsInput {
+            project_id: params.required("ProjectId")?,
+            maps: MaterialMaps::parse(params.required("MaterialMaps")?)?,
+        })
+    }
+}
+
+pub async fn add(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: AddMaterialsInput<'_>,
+) -> Result<MaterialsBody, ApiError> {
+    let p = project(ctx, caller, input.project_id).await?;
+    let maps = input.maps;
     check_materials_owned(ctx, caller, &maps).await?;
     ctx.store
         .add_materials(&caller.account_id, &p.project_id, &maps.rows())
@@ -87,18 +105,37 @@ pub async fn add(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Material
     materials_of(ctx, caller, &p).await
 }
 
-pub async fn delete(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty, ApiError> {
-    let p = project(ctx, caller, params).await?;
-    let kind = params
-        .required("MaterialType")?
-        .parse::<MaterialType>()
-        .map_err(|_| {
-            ApiError::invalid(
-                "MaterialType",
-                "Valid values: video, image, audio, subtitle, text, editingProject, liveStream.",
-            )
-        })?;
-    let ids = params.id_list("MaterialIds", MAX_PER_TYPE)?;
+pub struct DeleteMaterialsInput<'a> {
+    project_id: &'a str,
+    kind: MaterialType,
+    ids: Vec<String>,
+}
+
+impl<'a> FromParams<'a> for DeleteMaterialsInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        Ok(DeleteMaterialsInput {
+            project_id: params.required("ProjectId")?,
+            kind: params
+                .required("MaterialType")?
+                .parse::<MaterialType>()
+                .map_err(|_| {
+                    ApiError::invalid(
+                        "MaterialType",
+                        "Valid values: video, image, audio, subtitle, text, editingProject, liveStream.",
+                    )
+                })?,
+            ids: params.id_list("MaterialIds", MAX_PER_TYPE)?,
+        })
+    }
+}
+
+pub async fn delete(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: DeleteMaterialsInput<'_>,
+) -> Result<Empty, ApiError> {
+    let p = project(ctx, caller, input.project_id).await?;
+    let (kind, ids) = (input.kind, input.ids);
     // Media types share one namespace of media IDs, so the link is removed whatever type it was attached as.
     let kinds: &[MaterialType] = if kind.is_media() {
         MaterialType::MEDIA
@@ -113,7 +150,23 @@ pub async fn delete(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty
     Ok(Empty {})
 }
 
-pub async fn get(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<MaterialsBody, ApiError> {
-    let p = project(ctx, caller, params).await?;
+pub struct GetMaterialsInput<'a> {
+    project_id: &'a str,
+}
+
+impl<'a> FromParams<'a> for GetMaterialsInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        Ok(GetMaterialsInput {
+            project_id: params.required("ProjectId")?,
+        })
+    }
+}
+
+pub async fn get(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: GetMaterialsInput<'_>,
+) -> Result<MaterialsBody, ApiError> {
+    let p = project(ctx, caller, input.project_id).await?;
     materials_of(ctx, caller, &p).await
 }

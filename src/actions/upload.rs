@@ -8,11 +8,11 @@ use base64::engine::general_purpose::STANDARD;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::{Caller, Ctx};
+use super::context::{Caller, Ctx};
 use crate::domain::media::{self, BusinessType, InputLocation, MediaInfo, MediaSource, MediaType};
 use crate::domain::{format_time, new_id, now_micros};
 use crate::protocol::error::ApiError;
-use crate::protocol::params::Params;
+use crate::protocol::params::{FromParams, Params};
 use crate::store::StoreError;
 use crate::store::oss::{UploadCredential, UrlUploadJob};
 
@@ -174,39 +174,46 @@ async fn issue(
     ))
 }
 
-/// The upload bucket: `UploadTargetConfig`'s StorageLocation, else `outin-<AccountId>`;
-/// the caller's or unowned (then claimed).
-async fn target_bucket(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<String, ApiError> {
-    let bucket = match json_param::<UploadTargetConfig>(params, "UploadTargetConfig")? {
-        Some(target) => {
-            if target
-                .storage_type
-                .as_deref()
-                .is_some_and(|t| !t.eq_ignore_ascii_case("oss"))
-            {
-                return Err(ApiError::invalid(
-                    "UploadTargetConfig",
-                    "StorageType must be oss.",
-                ));
-            }
-            match target.storage_location {
-                Some(location) => location
-                    .split_once('.')
-                    .filter(|(b, rest)| {
-                        media::check_bucket(b).is_ok() && media::is_oss_endpoint(rest)
-                    })
-                    .map(|(b, _)| b.to_string())
-                    .ok_or_else(|| {
-                        ApiError::invalid(
-                            "UploadTargetConfig",
-                            "StorageLocation must look like <bucket>.oss-<region>.aliyuncs.com.",
-                        )
-                    })?,
-                None => format!("outin-{}", caller.account_id),
-            }
-        }
-        None => format!("outin-{}", caller.account_id),
+/// The bucket `UploadTargetConfig`'s StorageLocation names, if any.
+fn target_bucket(params: &Params) -> Result<Option<String>, ApiError> {
+    let Some(target) = json_param::<UploadTargetConfig>(params, "UploadTargetConfig")? else {
+        return Ok(None);
     };
+    if target
+        .storage_type
+        .as_deref()
+        .is_some_and(|t| !t.eq_ignore_ascii_case("oss"))
+    {
+        return Err(ApiError::invalid(
+            "UploadTargetConfig",
+            "StorageType must be oss.",
+        ));
+    }
+    target
+        .storage_location
+        .map(|location| {
+            location
+                .split_once('.')
+                .filter(|(b, rest)| media::check_bucket(b).is_ok() && media::is_oss_endpoint(rest))
+                .map(|(b, _)| b.to_string())
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "UploadTargetConfig",
+                        "StorageLocation must look like <bucket>.oss-<region>.aliyuncs.com.",
+                    )
+                })
+        })
+        .transpose()
+}
+
+/// The upload bucket: the one named, else `outin-<AccountId>`; the caller's or unowned
+/// (then claimed).
+async fn claim_target(
+    ctx: &Ctx,
+    caller: &Caller,
+    named: Option<String>,
+) -> Result<String, ApiError> {
+    let bucket = named.unwrap_or_else(|| format!("outin-{}", caller.account_id));
     let owner = ctx.store.claim_bucket(&bucket, &caller.account_id).await?;
     if owner != caller.account_id {
         return Err(ApiError::invalid(
@@ -312,39 +319,60 @@ async fn pending_media(
     }
 }
 
+pub struct CreateUploadMediaInput {
+    ext: String,
+    described: Described,
+    bucket: Option<String>,
+}
+
+impl FromParams<'_> for CreateUploadMediaInput {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        let file: FileInfo =
+            json_param(params, "FileInfo")?.ok_or_else(|| ApiError::missing("FileInfo"))?;
+        let ext = check_ext(&file.ext, "FileInfo")?;
+        let media_type = match file.file_type.to_ascii_lowercase().as_str() {
+            "video" => Some(MediaType::Video),
+            "audio" => Some(MediaType::Audio),
+            "image" => Some(MediaType::Image),
+            "text" => Some(MediaType::Text),
+            "other" => None,
+            _ => {
+                return Err(ApiError::invalid(
+                    "FileInfo",
+                    "Type must be video, image, audio, text or other.",
+                ));
+            }
+        };
+        let meta: MediaMetaData = json_param(params, "MediaMetaData")?.unwrap_or_default();
+        let described = Described {
+            title: meta
+                .title
+                .clone()
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or_else(|| file.name.clone()),
+            media_type,
+            meta,
+            user_data: params.non_empty("UserData")?.map(str::to_string),
+        };
+        Ok(CreateUploadMediaInput {
+            ext,
+            described,
+            bucket: target_bucket(params)?,
+        })
+    }
+}
+
 pub async fn create(
     ctx: &Ctx,
     caller: &Caller,
-    params: &Params,
+    input: CreateUploadMediaInput,
 ) -> Result<CreateUploadMediaBody, ApiError> {
-    let file: FileInfo =
-        json_param(params, "FileInfo")?.ok_or_else(|| ApiError::missing("FileInfo"))?;
-    let ext = check_ext(&file.ext, "FileInfo")?;
-    let media_type = match file.file_type.to_ascii_lowercase().as_str() {
-        "video" => Some(MediaType::Video),
-        "audio" => Some(MediaType::Audio),
-        "image" => Some(MediaType::Image),
-        "text" => Some(MediaType::Text),
-        "other" => None,
-        _ => {
-            return Err(ApiError::invalid(
-                "FileInfo",
-                "Type must be video, image, audio, text or other.",
-            ));
-        }
-    };
-    let meta: MediaMetaData = json_param(params, "MediaMetaData")?.unwrap_or_default();
-    let described = Described {
-        title: meta
-            .title
-            .clone()
-            .filter(|t| !t.trim().is_empty())
-            .unwrap_or_else(|| file.name.clone()),
-        media_type,
-        meta,
-        user_data: params.non_empty("UserData")?.map(str::to_string),
-    };
-    let bucket = target_bucket(ctx, caller, params).await?;
+    let CreateUploadMediaInput {
+        ext,
+        described,
+        bucket,
+    } = input;
+    let bucket = claim_target(ctx, caller, bucket).await?;
     let (media, key, url) = pending_media(ctx, caller, &bucket, &ext, described).await?;
     let (upload_address, upload_auth) = issue(ctx, caller, &media.media_id, &bucket, &key).await?;
     Ok(CreateUploadMediaBody {
@@ -357,12 +385,24 @@ pub async fn create(
 }
 
 /// A new credential for the same address (also how a file is overwritten under its MediaId).
+pub struct RefreshUploadMediaInput<'a> {
+    media_id: &'a str,
+}
+
+impl<'a> FromParams<'a> for RefreshUploadMediaInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        Ok(RefreshUploadMediaInput {
+            media_id: params.required("MediaId")?,
+        })
+    }
+}
+
 pub async fn refresh(
     ctx: &Ctx,
     caller: &Caller,
-    params: &Params,
+    input: RefreshUploadMediaInput<'_>,
 ) -> Result<RefreshUploadMediaBody, ApiError> {
-    let media_id = params.required("MediaId")?;
+    let media_id = input.media_id;
     let not_uploadable = || {
         ApiError::invalid(
             "MediaId",
@@ -471,16 +511,39 @@ fn upload_urls(params: &Params, max: usize) -> Result<Vec<String>, ApiError> {
 }
 
 /// Pulls http(s) URLs (allow-listed hosts only, as for registration) into new media.
+pub struct UploadMediaByUrlInput {
+    urls: Vec<String>,
+    metas: Vec<UrlMetaData>,
+    bucket: Option<String>,
+    user_data: Option<String>,
+}
+
+impl FromParams<'_> for UploadMediaByUrlInput {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        let urls = upload_urls(params, MAX_UPLOAD_URLS)?;
+        if urls.is_empty() {
+            return Err(ApiError::missing("UploadURLs"));
+        }
+        Ok(UploadMediaByUrlInput {
+            urls,
+            metas: json_param(params, "MediaMetaData")?.unwrap_or_default(),
+            bucket: target_bucket(params)?,
+            user_data: params.non_empty("UserData")?.map(str::to_string),
+        })
+    }
+}
+
 pub async fn upload_by_url(
     ctx: &Ctx,
     caller: &Caller,
-    params: &Params,
+    input: UploadMediaByUrlInput,
 ) -> Result<UploadMediaByUrlBody, ApiError> {
-    let urls = upload_urls(params, MAX_UPLOAD_URLS)?;
-    if urls.is_empty() {
-        return Err(ApiError::missing("UploadURLs"));
-    }
-    let mut metas: Vec<UrlMetaData> = json_param(params, "MediaMetaData")?.unwrap_or_default();
+    let UploadMediaByUrlInput {
+        urls,
+        mut metas,
+        bucket,
+        user_data,
+    } = input;
     let mut checked = Vec::with_capacity(urls.len());
     for url in urls {
         match InputLocation::parse(&url, "UploadURLs")? {
@@ -505,8 +568,7 @@ pub async fn upload_by_url(
             .unwrap_or_default();
         checked.push((url, meta));
     }
-    let bucket = target_bucket(ctx, caller, params).await?;
-    let user_data = params.non_empty("UserData")?.map(str::to_string);
+    let bucket = claim_target(ctx, caller, bucket).await?;
     let mut jobs = Vec::with_capacity(checked.len());
     for (url, m) in checked {
         let path = url.split(['?', '#']).next().unwrap_or(&url);
@@ -558,18 +620,31 @@ pub async fn upload_by_url(
     Ok(UploadMediaByUrlBody { upload_jobs: jobs })
 }
 
+/// GetUrlUploadInfos names jobs by JobIds, or else by their UploadURLs.
+pub struct GetUrlUploadInfosInput {
+    values: Vec<String>,
+    by_url: bool,
+}
+
+impl FromParams<'_> for GetUrlUploadInfosInput {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        let (values, by_url) = match params.non_empty("JobIds")? {
+            Some(_) => (params.id_list("JobIds", MAX_INFO_IDS)?, false),
+            None => (upload_urls(params, MAX_INFO_IDS)?, true),
+        };
+        if values.is_empty() {
+            return Err(ApiError::missing("JobIds"));
+        }
+        Ok(GetUrlUploadInfosInput { values, by_url })
+    }
+}
+
 pub async fn url_upload_infos(
     ctx: &Ctx,
     caller: &Caller,
-    params: &Params,
+    input: GetUrlUploadInfosInput,
 ) -> Result<GetUrlUploadInfosBody, ApiError> {
-    let (values, by_url) = match params.non_empty("JobIds")? {
-        Some(_) => (params.id_list("JobIds", MAX_INFO_IDS)?, false),
-        None => (upload_urls(params, MAX_INFO_IDS)?, true),
-    };
-    if values.is_empty() {
-        return Err(ApiError::missing("JobIds"));
-    }
+    let GetUrlUploadInfosInput { values, by_url } = input;
     let jobs = ctx
         .store
         .url_jobs(&caller.account_id, &values, by_url)

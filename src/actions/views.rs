@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Caller, Ctx};
+use super::context::{Caller, Ctx};
 use crate::domain::media::{InputLocation, MediaInfo, MediaStatus};
 use crate::domain::{format_time, now_micros};
 use crate::media::probe::{AudioStreamInfo, ProbeResult, SubtitleStreamInfo, VideoStreamInfo};
@@ -252,3 +252,7 @@ impl ViewCtx<'_> {
         Ok(out)
     }
 }
+
+/// A body holding nothing but the RequestId.
+#[derive(Serialize)]
+pub struct Empty {}

@@ -34,7 +34,7 @@ use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
 use self::metrics::{ActionLabel, Metrics, RequestLabels};
-use crate::actions::{self, Caller, Ctx};
+use crate::actions::{self, Action, Caller, Ctx};
 use crate::domain::media::{check_bucket, check_key};
 use crate::media::probe::ProbeLimits;
 use crate::media::storage::ObjectStorage;
@@ -326,7 +326,7 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
         .and_then(|h| h.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let mut action = String::new();
+    let mut action: Option<Action> = None;
     let result = async {
         if permit.is_none() {
             return Err(ApiError::unavailable());
@@ -353,21 +353,22 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
             body: &body,
         };
         let rpc = request::parse(&http)?;
-        action.clone_from(&rpc.action);
         tracing::Span::current().record("action", rpc.action.as_str());
+        // The action is parsed here, once; unknown names are refused after authentication.
+        action = Action::parse(&rpc.action);
         let caller = authenticate(&app, &rpc, format!("{}://{host}", app.scheme)).await?;
         tracing::Span::current().record("account", caller.account_id.as_str());
         request::check_version(&rpc.version)?;
-        if actions::known(&rpc.action).is_none() {
+        let Some(known) = action else {
             return Err(actions::unknown_action(&rpc.action));
-        }
-        if !app.quotas.allow(&caller.account_id, &rpc.action) {
+        };
+        if !app.quotas.allow(&caller.account_id, known) {
             return Err(ApiError::new(
                 ErrorCode::ThrottlingUser,
                 "Request was denied due to user flow control.",
             ));
         }
-        actions::dispatch(&app.ctx, &caller, &rpc.action, &rpc.params, &request_id).await
+        actions::dispatch(&app.ctx, &caller, known, &rpc.params, &request_id).await
     }
     .instrument(span.clone())
     .await;
@@ -377,7 +378,7 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
         Ok(_) => (200, ""),
         Err(e) => (e.status, e.code.as_str()),
     };
-    let metric_action = actions::known(&action).unwrap_or("unknown");
+    let metric_action = action.map_or("unknown", Action::as_str);
     app.metrics
         .requests
         .get_or_create(&RequestLabels {
