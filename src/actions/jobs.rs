@@ -6,13 +6,13 @@ use serde_json::Value;
 
 use super::context::{Caller, Ctx};
 use super::lookup::{source_durations, timeline_media};
-use super::paging::NextToken;
+use super::paging::{NextToken, time_filter};
 use super::templates::{self, TemplateUse};
 use crate::domain::job::{Job, JobQuery, JobStatus, JobType, OutputTarget};
 use crate::domain::media::{self, InputLocation};
 use crate::domain::project::{EditingProject, NewEditingProject, ProjectStatus, TemplateType};
 use crate::domain::timeline::{ClipSource, Timeline};
-use crate::domain::{Page, format_time, new_id, now_micros, parse_time};
+use crate::domain::{Page, format_time, new_id, now_micros};
 use crate::protocol::error::ApiError;
 use crate::protocol::params::{FromParams, Params};
 use crate::render::{self, OutputSpec, RenderError};
@@ -624,16 +624,7 @@ pub struct ListJobsInput<'a> {
 
 impl<'a> FromParams<'a> for ListJobsInput<'a> {
     fn from_params(params: &'a Params) -> Result<Self, ApiError> {
-        let time = |name: &str| -> Result<Option<i64>, ApiError> {
-            params
-                .non_empty(name)?
-                .map(|s| {
-                    parse_time(s).ok_or_else(|| {
-                        ApiError::invalid(name, "Use the format yyyy-MM-ddTHH:mm:ssZ (UTC).")
-                    })
-                })
-                .transpose()
-        };
+        let time = |name: &str| time_filter(params, name);
         let start_time = time("StartTime")?;
         // Times are answered at second precision, so EndTime covers its whole second.
         let end_time = time("EndTime")?.map(|t| t + 999_999);

@@ -5,8 +5,7 @@ use serde::Serialize;
 
 use super::context::{Caller, Ctx};
 use super::lookup::{check_materials_owned, stored_timeline_media};
-use super::views::Empty;
-use super::views::{FileDetail, MediaInfoView, Shape, ViewCtx};
+use super::views::{Empty, FileDetail, MediaInfoView, Shape, ViewCtx};
 use crate::domain::material::{LiveMaterial, MAX_PER_TYPE, MaterialMaps, MaterialType};
 use crate::domain::project::EditingProject;
 use crate::protocol::error::ApiError;

@@ -4,13 +4,13 @@
 use serde::Serialize;
 
 use super::context::{Caller, Ctx};
-use super::paging::NextToken;
+use super::paging::{NextToken, time_filter};
 use super::views::{FileDetail, MediaInfoView, Shape, ViewCtx};
 use crate::domain::media::{
     self, BusinessType, InputLocation, MediaCond, MediaInfo, MediaQuery, MediaSource, MediaType,
     MediaUpdate,
 };
-use crate::domain::{Page, new_id, now_micros, parse_time};
+use crate::domain::{Page, new_id, now_micros};
 use crate::protocol::error::{ApiError, ErrorCode};
 use crate::protocol::params::{FromParams, Params};
 use crate::store::{MediaKey, StoreError};
@@ -590,16 +590,7 @@ pub struct ListMediaBasicInfosInput<'a> {
 
 impl<'a> FromParams<'a> for ListMediaBasicInfosInput<'a> {
     fn from_params(params: &'a Params) -> Result<Self, ApiError> {
-        let time = |name: &str| -> Result<Option<i64>, ApiError> {
-            params
-                .non_empty(name)?
-                .map(|s| {
-                    parse_time(s).ok_or_else(|| {
-                        ApiError::invalid(name, "Use the format yyyy-MM-ddTHH:mm:ssZ (UTC).")
-                    })
-                })
-                .transpose()
-        };
+        let time = |name: &str| time_filter(params, name);
         let mut conditions = Vec::new();
         // Times are answered at second precision: StartTime excludes its whole second and
         // EndTime includes its whole second.

@@ -1,11 +1,24 @@
-//! NextToken paging shared by the List actions.
+//! What the List actions share: NextToken paging and time filters.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use crate::domain::{Cursor, Page};
+use crate::domain::{Cursor, Micros, Page, parse_time};
 use crate::protocol::error::ApiError;
+use crate::protocol::params::Params;
+
+/// A StartTime/EndTime filter, when given (not empty).
+pub(super) fn time_filter(params: &Params, name: &str) -> Result<Option<Micros>, ApiError> {
+    params
+        .non_empty(name)?
+        .map(|s| {
+            parse_time(s).ok_or_else(|| {
+                ApiError::invalid(name, "Use the format yyyy-MM-ddTHH:mm:ssZ (UTC).")
+            })
+        })
+        .transpose()
+}
 
 /// An opaque NextToken: the last item's sort key, bound to the caller and the filters it
 /// was issued for.
