@@ -1105,11 +1105,10 @@ struct SignedCase {
 }
 
 fn random_signed_case(rng: &mut Rng, ids: &[String]) -> SignedCase {
-    let actions = openice::actions::ACTIONS;
     let action = if rng.chance(0.05) {
         rng.pick(EXTRA_ACTIONS).to_string()
     } else {
-        rng.pick(actions).to_string()
+        rng.pick(openice::actions::Action::ALL).as_str().to_string()
     };
     let params = (0..rng.below(6))
         .map(|_| (rng.pick(PARAMS).to_string(), random_value(rng, ids)))
@@ -1624,7 +1623,7 @@ fn edge_sweep() -> Vec<FuzzCase> {
     let mut values: Vec<&str> = SWEEP_VALUES.to_vec();
     values.push(&long);
     let mut out = Vec::new();
-    for action in openice::actions::ACTIONS {
+    for action in openice::actions::Action::ALL.iter().map(|a| a.as_str()) {
         for param in SWEEP_PARAMS {
             for value in &values {
                 out.push(FuzzCase::Sweep(SignedCase {

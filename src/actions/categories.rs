@@ -2,11 +2,12 @@
 
 use serde::Serialize;
 
-use super::{Caller, Ctx, Empty};
+use super::context::{Caller, Ctx};
+use super::views::Empty;
 use crate::domain::category::{self, Category, CategoryType, ROOT_PARENT};
 use crate::domain::{Page, now_micros};
 use crate::protocol::error::ApiError;
-use crate::protocol::params::Params;
+use crate::protocol::params::{FromParams, Params};
 use crate::store::CategoryInsert;
 
 #[derive(Serialize)]
@@ -51,22 +52,100 @@ fn cate_id(params: &Params) -> Result<i64, ApiError> {
     Ok(params.int_in("CateId", 0..=i64::MAX)?.unwrap_or_default())
 }
 
+/// A category name that passed `category::check_name`.
+fn cate_name(params: &Params) -> Result<&str, ApiError> {
+    let name = params.required("CateName")?;
+    category::check_name(name)?;
+    Ok(name)
+}
+
+pub struct AddCategoryInput<'a> {
+    cate_name: &'a str,
+    cate_type: Option<CategoryType>,
+    /// Absent or non-positive: a new root (reference: "empty or <1 ⇒ new root").
+    parent_id: Option<i64>,
+}
+
+impl<'a> FromParams<'a> for AddCategoryInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        Ok(AddCategoryInput {
+            cate_name: cate_name(params)?,
+            cate_type: params.parse("Type")?,
+            parent_id: params
+                .int_in("ParentId", i64::MIN..=i64::MAX)?
+                .filter(|id| *id >= 1),
+        })
+    }
+}
+
+pub struct UpdateCategoryInput<'a> {
+    cate_id: i64,
+    cate_name: &'a str,
+}
+
+impl<'a> FromParams<'a> for UpdateCategoryInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        Ok(UpdateCategoryInput {
+            cate_id: cate_id(params)?,
+            cate_name: cate_name(params)?,
+        })
+    }
+}
+
+pub struct DeleteCategoryInput {
+    cate_id: i64,
+}
+
+impl FromParams<'_> for DeleteCategoryInput {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        Ok(DeleteCategoryInput {
+            cate_id: cate_id(params)?,
+        })
+    }
+}
+
+pub struct GetCategoriesInput {
+    ascending: bool,
+    page: Page,
+    cate_type: Option<CategoryType>,
+    cate_id: Option<i64>,
+}
+
+impl FromParams<'_> for GetCategoriesInput {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        Ok(GetCategoriesInput {
+            ascending: params.ascending("SortBy", "CreationTime:Desc", "CreationTime:Asc")?,
+            page: Page::Number {
+                page_no: params.int_in("PageNo", 1..=1_000_000)?.unwrap_or(1) as u32,
+                page_size: params.int_in("PageSize", 10..=100)?.unwrap_or(10) as u32,
+            },
+            cate_type: params.parse("Type")?,
+            cate_id: params.int_in("CateId", 0..=i64::MAX)?,
+        })
+    }
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AddBody {
     category: CategoryView,
 }
 
-pub async fn add(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<AddBody, ApiError> {
-    let name = params.required("CateName")?;
-    category::check_name(name)?;
-    let requested_type = params.parse::<CategoryType>("Type")?;
-    // An absent or non-positive ParentId makes a root (reference: "empty or <1 ⇒ new root").
-    let parent = match params.int_in("ParentId", i64::MIN..=i64::MAX)? {
-        Some(id) if id >= 1 => Some(existing(ctx, caller, id).await.map_err(|_| {
+pub async fn add(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: AddCategoryInput<'_>,
+) -> Result<AddBody, ApiError> {
+    let AddCategoryInput {
+        cate_name: name,
+        cate_type: requested_type,
+        parent_id,
+    } = input;
+    let parent = match parent_id {
+        Some(id) => Some(existing(ctx, caller, id).await.map_err(|_| {
             ApiError::invalid("ParentId", format!("The category {id} does not exist."))
         })?),
-        _ => None,
+        None => None,
     };
     // A subcategory is of its parent's type.
     let cate_type = match (&parent, requested_type) {
@@ -119,13 +198,15 @@ pub async fn add(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<AddBody,
     })
 }
 
-pub async fn update(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty, ApiError> {
-    let id = cate_id(params)?;
-    let name = params.required("CateName")?;
-    category::check_name(name)?;
+pub async fn update(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: UpdateCategoryInput<'_>,
+) -> Result<Empty, ApiError> {
+    let id = input.cate_id;
     if !ctx
         .store
-        .rename_category(&caller.account_id, id, name)
+        .rename_category(&caller.account_id, id, input.cate_name)
         .await?
     {
         return Err(not_found(id));
@@ -133,8 +214,12 @@ pub async fn update(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty
     Ok(Empty {})
 }
 
-pub async fn delete(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty, ApiError> {
-    let id = cate_id(params)?;
+pub async fn delete(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: DeleteCategoryInput,
+) -> Result<Empty, ApiError> {
+    let id = input.cate_id;
     if !ctx.store.delete_category(&caller.account_id, id).await? {
         return Err(not_found(id));
     }
@@ -157,14 +242,18 @@ pub struct GetBody {
 }
 
 /// A category and a page of its children; without CateId, a page of the root categories.
-pub async fn get(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<GetBody, ApiError> {
-    let ascending = params.ascending("SortBy", "CreationTime:Desc", "CreationTime:Asc")?;
-    let page = Page::Number {
-        page_no: params.int_in("PageNo", 1..=1_000_000)?.unwrap_or(1) as u32,
-        page_size: params.int_in("PageSize", 10..=100)?.unwrap_or(10) as u32,
-    };
-    let requested_type = params.parse::<CategoryType>("Type")?;
-    let parent = match params.int_in("CateId", 0..=i64::MAX)? {
+pub async fn get(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: GetCategoriesInput,
+) -> Result<GetBody, ApiError> {
+    let GetCategoriesInput {
+        ascending,
+        page,
+        cate_type: requested_type,
+        cate_id,
+    } = input;
+    let parent = match cate_id {
         Some(id) => Some(existing(ctx, caller, id).await?),
         None => None,
     };

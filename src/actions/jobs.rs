@@ -1,22 +1,20 @@
-//! Media producing jobs and event callbacks: SubmitMediaProducingJob,
-//! GetMediaProducingJob, ListMediaProducingJobs, SetEventCallback, GetEventCallback; and
-//! what a render worker needs from the media library to run a job.
-
-use std::collections::HashMap;
-use std::path::PathBuf;
+//! Media producing jobs: SubmitMediaProducingJob, GetMediaProducingJob,
+//! ListMediaProducingJobs.
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::projects::{source_durations, timeline_media};
-use super::{Caller, Ctx, NextToken, templates};
-use crate::domain::job::{EventCallback, Job, JobQuery, JobStatus, JobType, OutputTarget};
-use crate::domain::media::{self, InputLocation, MediaInfo, MediaStatus};
+use super::context::{Caller, Ctx};
+use super::lookup::{source_durations, timeline_media};
+use super::paging::{NextToken, time_filter};
+use super::templates::{self, TemplateUse};
+use crate::domain::job::{Job, JobQuery, JobStatus, JobType, OutputTarget};
+use crate::domain::media::{self, InputLocation};
 use crate::domain::project::{EditingProject, NewEditingProject, ProjectStatus, TemplateType};
 use crate::domain::timeline::{ClipSource, Timeline};
-use crate::domain::{Page, format_time, new_id, now_micros, parse_time};
+use crate::domain::{Page, format_time, new_id, now_micros};
 use crate::protocol::error::ApiError;
-use crate::protocol::params::Params;
+use crate::protocol::params::{FromParams, Params};
 use crate::render::{self, OutputSpec, RenderError};
 
 /// Largest UserData (vendor limit).
@@ -25,35 +23,6 @@ const USER_DATA_MAX: usize = 512;
 const CLIENT_TOKEN_WINDOW_MICROS: i64 = 24 * 3600 * 1_000_000;
 /// Longest ListMediaProducingJobs time range (vendor limit).
 const MAX_LIST_RANGE_MICROS: i64 = 30 * 24 * 3600 * 1_000_000;
-
-/// The vendor's event names (SetEventCallback `EventTypeList`).
-const EVENT_TYPES: &[&str] = &[
-    "FileUploadComplete",
-    "UploadByURLComplete",
-    "ImageUploadComplete",
-    "AttachedMediaUploadComplete",
-    "RegisterStreamComplete",
-    "StreamUploadComplete",
-    "UploadStreamByURLComplete",
-    "CreateAuditComplete",
-    "RegisterMediaComplete",
-    "DeleteMediaComplete",
-    "MediaBaseChangeComplete",
-    "WorkflowTaskComplete",
-    "VideoAnalysisComplete",
-    "SnapshotComplete",
-    "DynamicImageComplete",
-    "TranscodeComplete",
-    "TranscodeParentComplete",
-    "AIMediaAuditComplete",
-    "AIProduceComplete",
-    "MediaAiAnalysisComplete",
-    "ProduceMediaComplete",
-    "BatchProduceMediaComplete",
-    "LiveRecordFileCreated",
-    "LiveRecordTaskStatus",
-    "LiveSnapshotFileCreated",
-];
 
 /// A renderer's refusal of the caller's input, naming the field.
 fn render_refusal(e: RenderError, default_field: &str) -> ApiError {
@@ -94,7 +63,7 @@ fn string_field<'a>(
 }
 
 /// An http(s) URL a callback may be posted to.
-fn check_callback_url(param: &str, url: &str) -> Result<(), ApiError> {
+pub(super) fn check_callback_url(param: &str, url: &str) -> Result<(), ApiError> {
     let rest = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"));
@@ -275,73 +244,173 @@ struct Input {
     template_type: Option<TemplateType>,
 }
 
+/// What a submission renders: exactly one of ProjectId, TemplateId and Timeline.
+enum Rendered<'a> {
+    Project(&'a str),
+    Template(TemplateUse<'a>),
+    Timeline(&'a str, Timeline),
+}
+
+impl<'a> FromParams<'a> for Rendered<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        let given = ["ProjectId", "Timeline", "TemplateId"]
+            .into_iter()
+            .filter(|p| params.raw(p).is_some_and(|v| !v.trim().is_empty()))
+            .count();
+        if given != 1 {
+            return Err(ApiError::invalid(
+                "ProjectId",
+                "Specify exactly one of ProjectId, Timeline and TemplateId.",
+            ));
+        }
+        if let Some(project_id) = params.non_empty("ProjectId")? {
+            return Ok(Rendered::Project(project_id));
+        }
+        if let Some(used) = TemplateUse::from_params(params)? {
+            return Ok(Rendered::Template(used));
+        }
+        let raw = params.required("Timeline")?;
+        let timeline = Timeline::parse(raw).map_err(|e| ApiError::invalid("Timeline", e))?;
+        Ok(Rendered::Timeline(raw, timeline))
+    }
+}
+
 async fn submitted_timeline(
     ctx: &Ctx,
     caller: &Caller,
-    params: &Params,
+    rendered: Rendered<'_>,
 ) -> Result<Input, ApiError> {
-    let given = ["ProjectId", "Timeline", "TemplateId"]
-        .into_iter()
-        .filter(|p| params.raw(p).is_some_and(|v| !v.trim().is_empty()))
-        .count();
-    if given != 1 {
-        return Err(ApiError::invalid(
-            "ProjectId",
-            "Specify exactly one of ProjectId, Timeline and TemplateId.",
-        ));
-    }
-    if let Some(project_id) = params.non_empty("ProjectId")? {
-        let project = ctx
-            .store
-            .project(&caller.account_id, project_id)
-            .await?
-            .ok_or_else(ApiError::project_not_found)?;
-        let raw = project.timeline.clone().unwrap_or_default();
-        let timeline = Timeline::parse(&raw).map_err(|e| ApiError::invalid("ProjectId", e))?;
-        return Ok(Input {
-            raw,
-            timeline,
-            template_id: project.template_id.clone(),
-            clips_param: project.clips_param.clone(),
-            template_type: project.template_type,
-            project: Some(project),
-        });
-    }
-    if let Some(t) = templates::for_project(ctx, caller, params).await? {
-        let Some((raw, timeline)) = t.timeline else {
-            return Err(ApiError::invalid(
-                "TemplateId",
-                "openice does not render VETemplate (After Effects) templates.",
-            ));
-        };
-        return Ok(Input {
-            raw,
+    match rendered {
+        Rendered::Project(project_id) => from_project(ctx, caller, project_id).await,
+        Rendered::Template(used) => from_template(ctx, caller, &used).await,
+        Rendered::Timeline(raw, timeline) => Ok(Input {
+            raw: raw.to_string(),
             timeline,
             project: None,
-            template_id: Some(t.template_id),
-            clips_param: Some(t.clips_param),
-            template_type: Some(t.template_type),
-        });
+            template_id: None,
+            clips_param: None,
+            template_type: None,
+        }),
     }
-    let raw = params.required("Timeline")?.to_string();
-    let timeline = Timeline::parse(&raw).map_err(|e| ApiError::invalid("Timeline", e))?;
+}
+
+async fn from_project(ctx: &Ctx, caller: &Caller, project_id: &str) -> Result<Input, ApiError> {
+    let project = ctx
+        .store
+        .project(&caller.account_id, project_id)
+        .await?
+        .ok_or_else(ApiError::project_not_found)?;
+    let raw = project.timeline.clone().unwrap_or_default();
+    let timeline = Timeline::parse(&raw).map_err(|e| ApiError::invalid("ProjectId", e))?;
+    Ok(Input {
+        raw,
+        timeline,
+        template_id: project.template_id.clone(),
+        clips_param: project.clips_param.clone(),
+        template_type: project.template_type,
+        project: Some(project),
+    })
+}
+
+async fn from_template(
+    ctx: &Ctx,
+    caller: &Caller,
+    used: &TemplateUse<'_>,
+) -> Result<Input, ApiError> {
+    let t = templates::for_project(ctx, caller, used).await?;
+    let Some((raw, timeline)) = t.timeline else {
+        return Err(ApiError::invalid(
+            "TemplateId",
+            "openice does not render VETemplate (After Effects) templates.",
+        ));
+    };
     Ok(Input {
         raw,
         timeline,
         project: None,
-        template_id: None,
-        clips_param: None,
-        template_type: None,
+        template_id: Some(t.template_id),
+        clips_param: Some(t.clips_param),
+        template_type: Some(t.template_type),
     })
 }
 
-pub async fn submit(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<SubmitBody, ApiError> {
-    let client_token = params.non_empty("ClientToken")?;
-    if let Some(token) = client_token {
-        media::check_len("ClientToken", token, 64)?;
-        if !token.is_ascii() {
-            return Err(ApiError::invalid("ClientToken", "It must be ASCII."));
+pub struct SubmitJobInput<'a> {
+    client_token: Option<&'a str>,
+    rendered: Rendered<'a>,
+    /// OutputMediaConfig as sent (stored) and parsed.
+    config_raw: &'a str,
+    config: serde_json::Map<String, Value>,
+    target: OutputTarget,
+    user_data: Option<String>,
+    media_metadata: Option<&'a str>,
+    project_metadata: Option<serde_json::Map<String, Value>>,
+    editing_produce_config: Option<&'a str>,
+    source: Option<crate::domain::project::Source>,
+}
+
+impl<'a> FromParams<'a> for SubmitJobInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        let client_token = params.non_empty("ClientToken")?;
+        if let Some(token) = client_token {
+            media::check_len("ClientToken", token, 64)?;
+            if !token.is_ascii() {
+                return Err(ApiError::invalid("ClientToken", "It must be ASCII."));
+            }
         }
+        let rendered = Rendered::from_params(params)?;
+        let Some(config_raw) = params.non_empty("OutputMediaConfig")? else {
+            return Err(ApiError::missing("OutputMediaConfig"));
+        };
+        let config = json_object(params, "OutputMediaConfig")?.unwrap_or_default();
+        OutputSpec::from_output_media_config(&Value::Object(config.clone()))
+            .map_err(|e| render_refusal(e, "OutputMediaConfig"))?;
+        let target = params
+            .parse::<OutputTarget>("OutputMediaTarget")?
+            .unwrap_or(OutputTarget::OssObject);
+        let user_data = user_data(params)?;
+        if let Some(m) = &json_object(params, "MediaMetadata")? {
+            if let Some(title) = string_field(m, "MediaMetadata", "Title")? {
+                media::check_len("MediaMetadata", title, media::TITLE_MAX)?;
+            }
+            if let Some(tags) = string_field(m, "MediaMetadata", "Tags")? {
+                media::parse_tags(tags)?;
+            }
+        }
+        let project_metadata = json_object(params, "ProjectMetadata")?;
+        json_object(params, "EditingProduceConfig")?;
+        Ok(SubmitJobInput {
+            client_token,
+            rendered,
+            config_raw,
+            config,
+            target,
+            user_data,
+            media_metadata: params.non_empty("MediaMetadata")?,
+            project_metadata,
+            editing_produce_config: params.non_empty("EditingProduceConfig")?,
+            source: params.parse("Source")?,
+        })
+    }
+}
+
+pub async fn submit(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: SubmitJobInput<'_>,
+) -> Result<SubmitBody, ApiError> {
+    let SubmitJobInput {
+        client_token,
+        rendered,
+        config_raw,
+        config,
+        target,
+        user_data,
+        media_metadata,
+        project_metadata,
+        editing_produce_config,
+        source,
+    } = input;
+    if let Some(token) = client_token {
         let since = now_micros() - CLIENT_TOKEN_WINDOW_MICROS;
         if let Some(first) = ctx
             .store
@@ -351,29 +420,7 @@ pub async fn submit(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Submi
             return Ok(SubmitBody::of(&first));
         }
     }
-    let input = submitted_timeline(ctx, caller, params).await?;
-    let Some(config_raw) = params.non_empty("OutputMediaConfig")? else {
-        return Err(ApiError::missing("OutputMediaConfig"));
-    };
-    let config = json_object(params, "OutputMediaConfig")?.unwrap_or_default();
-    OutputSpec::from_output_media_config(&Value::Object(config.clone()))
-        .map_err(|e| render_refusal(e, "OutputMediaConfig"))?;
-    let target = params
-        .parse::<OutputTarget>("OutputMediaTarget")?
-        .unwrap_or(OutputTarget::OssObject);
-    let user_data = user_data(params)?;
-    let media_metadata = json_object(params, "MediaMetadata")?;
-    if let Some(m) = &media_metadata {
-        if let Some(title) = string_field(m, "MediaMetadata", "Title")? {
-            media::check_len("MediaMetadata", title, media::TITLE_MAX)?;
-        }
-        if let Some(tags) = string_field(m, "MediaMetadata", "Tags")? {
-            media::parse_tags(tags)?;
-        }
-    }
-    let project_metadata = json_object(params, "ProjectMetadata")?;
-    json_object(params, "EditingProduceConfig")?;
-    let source = params.parse::<crate::domain::project::Source>("Source")?;
+    let input = submitted_timeline(ctx, caller, rendered).await?;
     render::check(&input.timeline).map_err(|e| render_refusal(e, "Timeline"))?;
     check_sources(ctx, caller, &input.timeline).await?;
 
@@ -447,10 +494,8 @@ pub async fn submit(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Submi
         template_id: input.template_id,
         clips_param: input.clips_param,
         output_media_config: config_raw.to_string(),
-        media_metadata: params.non_empty("MediaMetadata")?.map(str::to_string),
-        editing_produce_config: params
-            .non_empty("EditingProduceConfig")?
-            .map(str::to_string),
+        media_metadata: media_metadata.map(str::to_string),
+        editing_produce_config: editing_produce_config.map(str::to_string),
         user_data,
         source: source.map(|s| s.as_str().to_string()),
         client_token: client_token.map(str::to_string),
@@ -533,8 +578,20 @@ pub struct GetBody {
     media_producing_job: JobView,
 }
 
-pub async fn get(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<GetBody, ApiError> {
-    let job_id = params.required("JobId")?;
+pub struct GetJobInput<'a> {
+    job_id: &'a str,
+}
+
+impl<'a> FromParams<'a> for GetJobInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        Ok(GetJobInput {
+            job_id: params.required("JobId")?,
+        })
+    }
+}
+
+pub async fn get(ctx: &Ctx, caller: &Caller, input: GetJobInput<'_>) -> Result<GetBody, ApiError> {
+    let job_id = input.job_id;
     let job = ctx
         .store
         .job(&caller.account_id, job_id)
@@ -557,48 +614,68 @@ pub struct ListBody {
     media_producing_job_list: Vec<JobView>,
 }
 
-pub async fn list(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ListBody, ApiError> {
-    let time = |name: &str| -> Result<Option<i64>, ApiError> {
-        params
-            .non_empty(name)?
-            .map(|s| {
-                parse_time(s).ok_or_else(|| {
-                    ApiError::invalid(name, "Use the format yyyy-MM-ddTHH:mm:ssZ (UTC).")
-                })
-            })
-            .transpose()
-    };
-    let start_time = time("StartTime")?;
-    // Times are answered at second precision, so EndTime covers its whole second.
-    let end_time = time("EndTime")?.map(|t| t + 999_999);
-    if let (Some(s), Some(e)) = (start_time, end_time) {
-        if s > e {
-            return Err(ApiError::invalid(
-                "StartTime",
-                "StartTime is later than EndTime.",
-            ));
+pub struct ListJobsInput<'a> {
+    query: JobQuery,
+    limit: u32,
+    /// A MasterJobId was given: openice runs no batch jobs, so no job has sub-jobs.
+    no_sub_jobs: bool,
+    next_token: Option<&'a str>,
+}
+
+impl<'a> FromParams<'a> for ListJobsInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        let time = |name: &str| time_filter(params, name);
+        let start_time = time("StartTime")?;
+        // Times are answered at second precision, so EndTime covers its whole second.
+        let end_time = time("EndTime")?.map(|t| t + 999_999);
+        if let (Some(s), Some(e)) = (start_time, end_time) {
+            if s > e {
+                return Err(ApiError::invalid(
+                    "StartTime",
+                    "StartTime is later than EndTime.",
+                ));
+            }
+            if e - s > MAX_LIST_RANGE_MICROS {
+                return Err(ApiError::invalid(
+                    "EndTime",
+                    "The range may span at most 30 days.",
+                ));
+            }
         }
-        if e - s > MAX_LIST_RANGE_MICROS {
-            return Err(ApiError::invalid(
-                "EndTime",
-                "The range may span at most 30 days.",
-            ));
-        }
+        let limit = params.int_in("MaxResults", 1..=100)?.unwrap_or(10) as u32;
+        let query = JobQuery {
+            status: params.parse("Status")?,
+            job_type: params.parse("JobType")?,
+            start_time,
+            end_time,
+            keyword: params.non_empty("Keyword")?.map(str::to_string),
+            project_id: params.non_empty("ProjectId")?.map(str::to_string),
+            ascending: params.ascending("SortBy", "CreationTime:Desc", "CreationTime:Asc")?,
+            page: Page::default(),
+        };
+        // openice runs no batch jobs, so no job has sub-jobs.
+        let no_sub_jobs = params.non_empty("MasterJobId")?.is_some();
+        Ok(ListJobsInput {
+            query,
+            limit,
+            no_sub_jobs,
+            next_token: params.non_empty("NextToken")?,
+        })
     }
-    let limit = params.int_in("MaxResults", 1..=100)?.unwrap_or(10) as u32;
-    let mut query = JobQuery {
-        status: params.parse("Status")?,
-        job_type: params.parse("JobType")?,
-        start_time,
-        end_time,
-        keyword: params.non_empty("Keyword")?.map(str::to_string),
-        project_id: params.non_empty("ProjectId")?.map(str::to_string),
-        ascending: params.ascending("SortBy", "CreationTime:Desc", "CreationTime:Asc")?,
-        page: Page::default(),
-    };
-    // openice runs no batch jobs, so no job has sub-jobs.
-    let no_sub_jobs = params.non_empty("MasterJobId")?.is_some();
-    let (token, page) = NextToken::page(params, &caller.account_id, &query, limit)?;
+}
+
+pub async fn list(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: ListJobsInput<'_>,
+) -> Result<ListBody, ApiError> {
+    let ListJobsInput {
+        mut query,
+        limit,
+        no_sub_jobs,
+        next_token,
+    } = input;
+    let (token, page) = NextToken::page(next_token, &caller.account_id, &query, limit)?;
     query.page = page;
     let page = if no_sub_jobs {
         crate::domain::Paged {
@@ -618,172 +695,4 @@ pub async fn list(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ListBod
             .map(|j| JobView::of(j, false))
             .collect(),
     })
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SetCallbackBody {
-    success: bool,
-}
-
-pub async fn set_event_callback(
-    ctx: &Ctx,
-    caller: &Caller,
-    params: &Params,
-) -> Result<SetCallbackBody, ApiError> {
-    let callback_type = params.non_empty("CallbackType")?.unwrap_or("HTTP");
-    if callback_type != "HTTP" {
-        return Err(ApiError::invalid(
-            "CallbackType",
-            "openice delivers callbacks over HTTP only (MNS queues are not supported).",
-        ));
-    }
-    let callback_url = params.non_empty("CallbackURL")?;
-    if let Some(url) = callback_url {
-        media::check_len("CallbackURL", url, 256)?;
-        check_callback_url("CallbackURL", url)?;
-    }
-    let event_types: Vec<&str> = params
-        .raw("EventTypeList")
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .collect();
-    if let Some(bad) = event_types.iter().find(|e| !EVENT_TYPES.contains(e)) {
-        return Err(ApiError::invalid(
-            "EventTypeList",
-            format!("\"{bad}\" is not an event type."),
-        ));
-    }
-    let auth_switch = match params.non_empty("AuthSwitch")? {
-        None | Some("off") => false,
-        Some("on") => true,
-        Some(_) => return Err(ApiError::invalid("AuthSwitch", "Valid values: on, off.")),
-    };
-    let auth_key = params.non_empty("AuthKey")?;
-    if let Some(key) = auth_key {
-        let ok = key.len() <= 32
-            && key.bytes().any(|b| b.is_ascii_uppercase())
-            && key.bytes().any(|b| b.is_ascii_lowercase())
-            && key.bytes().any(|b| b.is_ascii_digit());
-        if !ok {
-            return Err(ApiError::invalid(
-                "AuthKey",
-                "It must be at most 32 characters with upper-case and lower-case letters and digits.",
-            ));
-        }
-    }
-    if auth_switch && auth_key.is_none() {
-        return Err(ApiError::invalid(
-            "AuthKey",
-            "AuthSwitch=on needs an AuthKey.",
-        ));
-    }
-    ctx.store
-        .set_event_callback(&EventCallback {
-            account_id: caller.account_id.clone(),
-            callback_type: callback_type.to_string(),
-            callback_url: callback_url.map(str::to_string),
-            callback_queue_name: None,
-            event_types: event_types.join(","),
-            auth_switch,
-            auth_key: auth_key.map(str::to_string),
-            modified_time: now_micros(),
-        })
-        .await?;
-    Ok(SetCallbackBody { success: true })
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetCallbackBody {
-    callback_type: String,
-    #[serde(rename = "CallbackURL", skip_serializing_if = "Option::is_none")]
-    callback_url: Option<String>,
-    event_type_list: String,
-    auth_switch: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    auth_key: Option<String>,
-}
-
-pub async fn get_event_callback(
-    ctx: &Ctx,
-    caller: &Caller,
-    _params: &Params,
-) -> Result<GetCallbackBody, ApiError> {
-    let c = ctx.store.event_callback(&caller.account_id).await?;
-    Ok(match c {
-        Some(c) => GetCallbackBody {
-            callback_type: c.callback_type,
-            callback_url: c.callback_url,
-            event_type_list: c.event_types,
-            auth_switch: if c.auth_switch { "on" } else { "off" },
-            auth_key: c.auth_key,
-        },
-        None => GetCallbackBody {
-            callback_type: "HTTP".into(),
-            callback_url: None,
-            event_type_list: String::new(),
-            auth_switch: "off",
-            auth_key: None,
-        },
-    })
-}
-
-/// Whether a job's sources can be rendered now.
-pub(crate) enum Sources {
-    /// Each clip source's local file (or allow-listed URL).
-    Ready(HashMap<ClipSource, PathBuf>),
-    /// Some source media are still being probed.
-    Waiting,
-    /// A source is gone or failed its probe: the job fails with this message.
-    Unusable(String),
-}
-
-/// Resolves a job's clip sources to files the renderer can read.
-pub(crate) async fn job_sources(
-    ctx: &Ctx,
-    job: &Job,
-    timeline: &Timeline,
-) -> Result<Sources, ApiError> {
-    let found: Vec<(ClipSource, MediaInfo)> =
-        timeline_media(ctx, &job.account_id, timeline).await?;
-    let mut out = HashMap::new();
-    for source in timeline.sources() {
-        let location = match found.iter().find(|(s, _)| s == source) {
-            Some((_, m)) => match m.status {
-                MediaStatus::Init | MediaStatus::Preparing => return Ok(Sources::Waiting),
-                MediaStatus::PrepareFail => {
-                    return Ok(Sources::Unusable(format!(
-                        "The source media \"{}\" failed its probe; it cannot be rendered.",
-                        m.media_id
-                    )));
-                }
-                MediaStatus::Normal => m.location.clone(),
-            },
-            None => match source {
-                ClipSource::MediaId(id) => {
-                    return Ok(Sources::Unusable(format!(
-                        "The source media \"{id}\" no longer exists."
-                    )));
-                }
-                ClipSource::MediaUrl(url) => url.clone(),
-            },
-        };
-        let path = match InputLocation::parse(&location, "Timeline") {
-            Ok(InputLocation::Oss { bucket, key }) => match ctx.storage.existing(&bucket, &key) {
-                Ok(p) => p,
-                Err(e) => {
-                    return Ok(Sources::Unusable(format!(
-                        "The source \"{location}\" cannot be read: {e}."
-                    )));
-                }
-            },
-            Ok(InputLocation::Remote { url, .. }) => PathBuf::from(url),
-            Err(e) => return Ok(Sources::Unusable(e.reason)),
-        };
-        out.insert(source.clone(), path);
-    }
-    Ok(Sources::Ready(out))
 }

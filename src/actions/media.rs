@@ -1,274 +1,24 @@
 //! Media-library actions: Register, Get, BatchGet, Update, Delete, ListMediaBasicInfos,
-//! SearchMedia; and the views of a media asset the vendor's responses share.
-
-use std::sync::Arc;
-use std::time::Duration;
+//! SearchMedia. Registered media are probed by `jobs::probe`; their views are in `views`.
 
 use serde::Serialize;
 
-use super::projects::{MAX_WRITE_ATTEMPTS, source_durations};
-use super::{Caller, Ctx, NextToken};
+use super::context::{Caller, Ctx};
+use super::paging::{NextToken, time_filter};
+use super::views::{FileDetail, MediaInfoView, Shape, ViewCtx};
 use crate::domain::media::{
-    self, InputLocation, MediaCond, MediaInfo, MediaQuery, MediaSource, MediaStatus, MediaType,
+    self, BusinessType, InputLocation, MediaCond, MediaInfo, MediaQuery, MediaSource, MediaType,
     MediaUpdate,
 };
-use crate::domain::timeline::Timeline;
-use crate::domain::{Page, format_time, new_id, now_micros, parse_time};
-use crate::media::probe::{
-    self, AudioStreamInfo, MediaKind, ProbeResult, SubtitleStreamInfo, VideoStreamInfo,
-};
+use crate::domain::{Page, new_id, now_micros};
 use crate::protocol::error::{ApiError, ErrorCode};
-use crate::protocol::params::Params;
-use crate::store::{Guarded, MediaKey, StoreError};
+use crate::protocol::params::{FromParams, Params};
+use crate::store::{MediaKey, StoreError};
 
 /// Most IDs or URLs one DeleteMediaInfos call may name (vendor limit).
 const MAX_DELETE: usize = 20;
 /// Most IDs one BatchGetMediaInfos call may name.
 const MAX_BATCH: usize = 100;
-
-#[derive(Serialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub(super) struct MediaBasicInfoView {
-    media_id: String,
-    #[serde(rename = "InputURL")]
-    input_url: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    media_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    business_type: Option<&'static str>,
-    source: &'static str,
-    title: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    category: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cate_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cate_name: Option<String>,
-    media_tags: String,
-    #[serde(rename = "CoverURL", skip_serializing_if = "Option::is_none")]
-    cover_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_data: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reference_id: Option<String>,
-    status: &'static str,
-    create_time: String,
-    modified_time: String,
-}
-
-#[derive(Serialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub(super) struct FileBasicInfoView {
-    file_name: String,
-    file_status: &'static str,
-    file_type: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    file_size: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    file_url: Option<String>,
-    region: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    format_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    duration: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bitrate: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    width: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    height: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    create_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    modified_time: Option<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(super) struct FileInfoView {
-    file_basic_info: FileBasicInfoView,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    video_stream_info_list: Option<Vec<VideoStreamInfo>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    audio_stream_info_list: Option<Vec<AudioStreamInfo>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    subtitle_stream_info_list: Option<Vec<SubtitleStreamInfo>>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(super) struct MediaInfoView {
-    media_id: String,
-    media_basic_info: MediaBasicInfoView,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    file_info_list: Option<Vec<FileInfoView>>,
-}
-
-/// How much of the file information a response carries.
-#[derive(Clone, Copy, PartialEq)]
-pub(super) enum FileDetail {
-    None,
-    Basic,
-    Streams,
-}
-
-/// Which action a view is for: the vendor's responses carry different field sets.
-#[derive(Clone, Copy, PartialEq)]
-pub(super) enum Shape {
-    Get,
-    Batch,
-    List,
-    Search,
-    Materials,
-}
-
-impl Shape {
-    /// CateId, ReferenceId and the file's CreateTime/ModifiedTime.
-    fn catalogued(self) -> bool {
-        matches!(self, Shape::Get | Shape::List | Shape::Search)
-    }
-
-    fn cate_name(self) -> bool {
-        matches!(self, Shape::Get | Shape::Search)
-    }
-}
-
-/// Everything a view needs besides the media itself.
-pub(super) struct ViewCtx<'a> {
-    pub ctx: &'a Ctx,
-    pub caller: &'a Caller,
-    pub auth_timeout: i64,
-    pub shape: Shape,
-}
-
-impl ViewCtx<'_> {
-    /// A URL players can fetch: a signed openice download URL for local objects.
-    fn fetchable(&self, url: &str) -> String {
-        match InputLocation::parse(url, "InputURL") {
-            Ok(InputLocation::Oss { bucket, key }) => self.ctx.storage.signed_url(
-                &self.caller.base_url,
-                &bucket,
-                &key,
-                now_micros() / 1_000_000 + self.auth_timeout,
-            ),
-            _ => url.to_string(),
-        }
-    }
-
-    /// `Uploading` while a CreateUploadMedia object has not been written yet.
-    fn file_status(&self, m: &MediaInfo) -> &'static str {
-        let missing = || match InputLocation::parse(&m.location, "InputURL") {
-            Ok(InputLocation::Oss { bucket, key }) => {
-                self.ctx.storage.existing(&bucket, &key).is_err()
-            }
-            _ => false,
-        };
-        if m.status == MediaStatus::Init && missing() {
-            "Uploading"
-        } else {
-            "Normal"
-        }
-    }
-
-    pub(super) async fn view(
-        &self,
-        m: MediaInfo,
-        detail: FileDetail,
-    ) -> Result<MediaInfoView, ApiError> {
-        let catalogued = self.shape.catalogued();
-        let cate_name = match m.cate_id.filter(|_| self.shape.cate_name()) {
-            Some(id) => self
-                .ctx
-                .store
-                .category(&self.caller.account_id, id)
-                .await?
-                .map(|c| c.cate_name),
-            None => None,
-        };
-        let probe: Option<ProbeResult> = m
-            .probe
-            .as_deref()
-            .and_then(|p| serde_json::from_str(p).ok());
-        let file_info_list = (detail != FileDetail::None).then(|| {
-            let file = probe.as_ref().map(|p| &p.file);
-            let streams = detail == FileDetail::Streams;
-            vec![FileInfoView {
-                file_basic_info: FileBasicInfoView {
-                    file_name: InputLocation::parse(&m.location, "InputURL")
-                        .map(|l| l.file_name().to_string())
-                        .unwrap_or_default(),
-                    file_status: self.file_status(&m),
-                    file_type: "source_file",
-                    file_size: m.file_size.map(|s| s.to_string()),
-                    file_url: Some(self.fetchable(&m.location)),
-                    region: self.ctx.region.clone(),
-                    format_name: file.and_then(|f| f.format_name.clone()),
-                    duration: file.and_then(|f| f.duration.clone()),
-                    bitrate: file.and_then(|f| f.bitrate.clone()),
-                    width: file.and_then(|f| f.width.clone()),
-                    height: file.and_then(|f| f.height.clone()),
-                    create_time: catalogued.then(|| format_time(m.create_time)),
-                    modified_time: catalogued.then(|| format_time(m.modified_time)),
-                },
-                video_stream_info_list: streams.then(|| {
-                    probe
-                        .as_ref()
-                        .map(|p| p.video_streams.clone())
-                        .unwrap_or_default()
-                }),
-                audio_stream_info_list: streams.then(|| {
-                    probe
-                        .as_ref()
-                        .map(|p| p.audio_streams.clone())
-                        .unwrap_or_default()
-                }),
-                subtitle_stream_info_list: streams.then(|| {
-                    probe
-                        .as_ref()
-                        .map(|p| p.subtitle_streams.clone())
-                        .unwrap_or_default()
-                }),
-            }]
-        });
-        Ok(MediaInfoView {
-            media_id: m.media_id.clone(),
-            media_basic_info: MediaBasicInfoView {
-                cover_url: m.cover_url.as_deref().map(|c| self.fetchable(c)),
-                media_id: m.media_id,
-                input_url: m.input_url,
-                media_type: m.media_type.map(|t| t.as_str()),
-                business_type: m.business_type.map(|t| t.as_str()),
-                source: m.source.as_str(),
-                title: m.title,
-                description: m.description,
-                category: m.category,
-                cate_id: m.cate_id.filter(|_| catalogued),
-                cate_name,
-                media_tags: m.media_tags.join(","),
-                user_data: m.user_data,
-                reference_id: m.reference_id.filter(|_| catalogued),
-                status: m.status.as_str(),
-                create_time: format_time(m.create_time),
-                modified_time: format_time(m.modified_time),
-            },
-            file_info_list,
-        })
-    }
-
-    pub(super) async fn views(
-        &self,
-        media: Vec<MediaInfo>,
-        detail: FileDetail,
-    ) -> Result<Vec<MediaInfoView>, ApiError> {
-        let mut out = Vec::with_capacity(media.len());
-        for m in media {
-            out.push(self.view(m, detail).await?);
-        }
-        Ok(out)
-    }
-}
 
 fn auth_timeout(params: &Params) -> Result<i64, ApiError> {
     Ok(params.int_in("AuthTimeout", 1..=86_400)?.unwrap_or(3600))
@@ -290,9 +40,12 @@ fn no_matched_url(url: &str) -> ApiError {
 
 /// Resolves an input URL and checks the caller may use it: local buckets belong to one
 /// account (claimed by the first registration); remote hosts must be allow-listed.
-async fn usable_location(ctx: &Ctx, caller: &Caller, url: &str) -> Result<InputLocation, ApiError> {
-    let location = InputLocation::parse(url, "InputURL")?;
-    match &location {
+async fn check_usable(
+    ctx: &Ctx,
+    caller: &Caller,
+    location: &InputLocation,
+) -> Result<(), ApiError> {
+    match location {
         InputLocation::Oss { bucket, .. } => {
             let owner = ctx.store.claim_bucket(bucket, &caller.account_id).await?;
             if owner != caller.account_id {
@@ -313,41 +66,61 @@ async fn usable_location(ctx: &Ctx, caller: &Caller, url: &str) -> Result<InputL
             }
         }
     }
-    Ok(location)
+    Ok(())
 }
 
 /// Finds the caller's media by MediaId (preferred) or InputURL.
+/// How a request names one media: by MediaId (preferred) or by InputURL.
+pub enum MediaAddress<'a> {
+    Id(&'a str),
+    Url(&'a str, InputLocation),
+}
+
+impl<'a> FromParams<'a> for MediaAddress<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        if let Some(id) = params.non_empty("MediaId")? {
+            return Ok(MediaAddress::Id(id));
+        }
+        let Some(url) = params.non_empty("InputURL")? else {
+            return Err(ApiError::missing("MediaId"));
+        };
+        Ok(MediaAddress::Url(
+            url,
+            InputLocation::parse(url, "InputURL")?,
+        ))
+    }
+}
+
+/// Finds the caller's media a request names.
 async fn addressed_media(
     ctx: &Ctx,
     caller: &Caller,
-    params: &Params,
+    address: &MediaAddress<'_>,
 ) -> Result<MediaInfo, ApiError> {
-    if let Some(id) = params.non_empty("MediaId")? {
-        return ctx
+    match address {
+        MediaAddress::Id(id) => ctx
             .store
             .media(&caller.account_id, id)
             .await?
-            .ok_or_else(|| media_not_found(id));
+            .ok_or_else(|| media_not_found(id)),
+        MediaAddress::Url(url, location) => ctx
+            .store
+            .media_by(
+                &caller.account_id,
+                MediaKey::Location(&location.canonical()),
+            )
+            .await?
+            .ok_or_else(|| no_matched_url(url)),
     }
-    let Some(url) = params.non_empty("InputURL")? else {
-        return Err(ApiError::missing("MediaId"));
-    };
-    let location = InputLocation::parse(url, "InputURL")?;
-    ctx.store
-        .media_by(
-            &caller.account_id,
-            MediaKey::Location(&location.canonical()),
-        )
-        .await?
-        .ok_or_else(|| no_matched_url(url))
 }
 
+/// A CateId, if given, must name one of the caller's categories.
 async fn check_cate_id(
     ctx: &Ctx,
     caller: &Caller,
-    params: &Params,
+    cate_id: Option<i64>,
 ) -> Result<Option<i64>, ApiError> {
-    let Some(id) = params.int_in("CateId", 0..=i64::MAX)? else {
+    let Some(id) = cate_id else {
         return Ok(None);
     };
     match ctx.store.category(&caller.account_id, id).await? {
@@ -393,26 +166,112 @@ fn truncate_bytes(s: &str, max: usize) -> String {
     s[..end].to_string()
 }
 
+/// RegisterMediaInfo's parameters, checked in the order the vendor checks them.
+pub struct RegisterMediaInfoInput<'a> {
+    input_url: &'a str,
+    client_token: Option<&'a str>,
+    location: InputLocation,
+    overwrite: bool,
+    /// Title, Description, CoverURL, UserData (JSON) and ReferenceId, validated.
+    described: MediaUpdate,
+    need_snapshot: bool,
+    media_type: Option<MediaType>,
+    business_type: Option<BusinessType>,
+    cate_id: Option<i64>,
+    media_tags: Vec<String>,
+}
+
+impl<'a> FromParams<'a> for RegisterMediaInfoInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        let input_url = params.required("InputURL")?;
+        let client_token = params.non_empty("ClientToken")?;
+        if let Some(token) = client_token {
+            media::check_len("ClientToken", token, 64)?;
+        }
+        let location = InputLocation::parse(input_url, "InputURL")?;
+        let overwrite = params.bool("Overwrite")?.unwrap_or(false);
+        let described = MediaUpdate {
+            title: params.raw("Title").map(str::to_string),
+            description: params.raw("Description").map(str::to_string),
+            cover_url: params.raw("CoverURL").map(str::to_string),
+            user_data: params.raw("UserData").map(str::to_string),
+            reference_id: params.non_empty("ReferenceId")?.map(str::to_string),
+            ..Default::default()
+        };
+        described.validate()?;
+        if let Some(data) = &described.user_data
+            && serde_json::from_str::<serde_json::Value>(data).is_err()
+        {
+            return Err(ApiError::invalid("UserData", "It must be JSON."));
+        }
+        Ok(RegisterMediaInfoInput {
+            input_url,
+            client_token,
+            overwrite,
+            described,
+            need_snapshot: need_snapshot(params)?,
+            media_type: params
+                .parse("MediaType")?
+                .or_else(|| media::media_type_from_name(location.file_name())),
+            business_type: params.parse("BusinessType")?,
+            cate_id: params.int_in("CateId", 0..=i64::MAX)?,
+            media_tags: params
+                .raw("MediaTags")
+                .map(media::parse_tags)
+                .transpose()?
+                .unwrap_or_default(),
+            location,
+        })
+    }
+}
+
+/// `RegisterConfig.NeedSnapshot` (default true).
+fn need_snapshot(params: &Params) -> Result<bool, ApiError> {
+    let Some(raw) = params.non_empty("RegisterConfig")? else {
+        return Ok(true);
+    };
+    let config: serde_json::Value = serde_json::from_str(raw)
+        .map_err(|_| ApiError::invalid("RegisterConfig", "It must be a JSON object."))?;
+    match config.get("NeedSnapshot") {
+        None => Ok(true),
+        Some(serde_json::Value::Bool(b)) => Ok(*b),
+        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(false),
+        Some(_) => Err(ApiError::invalid(
+            "RegisterConfig",
+            "NeedSnapshot must be true or false.",
+        )),
+    }
+}
+
 pub async fn register(
     ctx: &Ctx,
     caller: &Caller,
-    params: &Params,
+    input: RegisterMediaInfoInput<'_>,
 ) -> Result<MediaIdBody, ApiError> {
-    let input_url = params.required("InputURL")?;
-    let client_token = params.non_empty("ClientToken")?;
-    if let Some(token) = client_token {
-        media::check_len("ClientToken", token, 64)?;
-        if let Some(done) = ctx
+    let RegisterMediaInfoInput {
+        input_url,
+        client_token,
+        location,
+        overwrite,
+        described,
+        need_snapshot,
+        media_type,
+        business_type,
+        cate_id,
+        media_tags,
+    } = input;
+    if let Some(token) = client_token
+        && let Some(done) = ctx
             .store
             .media_by(&caller.account_id, MediaKey::ClientToken(token))
             .await?
-        {
-            return Ok(MediaIdBody {
-                media_id: done.media_id,
-            });
-        }
+    {
+        return Ok(MediaIdBody {
+            media_id: done.media_id,
+        });
     }
-    let location = usable_location(ctx, caller, input_url).await?;
+    check_usable(ctx, caller, &location).await?;
     let existing = ctx
         .store
         .media_by(
@@ -420,7 +279,6 @@ pub async fn register(
             MediaKey::Location(&location.canonical()),
         )
         .await?;
-    let overwrite = params.bool("Overwrite")?.unwrap_or(false);
     if let Some(e) = &existing
         && !overwrite
     {
@@ -433,65 +291,26 @@ pub async fn register(
         ));
     }
     let media_id = new_id();
-    let update = MediaUpdate {
-        title: params.raw("Title").map(str::to_string),
-        description: params.raw("Description").map(str::to_string),
-        cover_url: params.raw("CoverURL").map(str::to_string),
-        user_data: params.raw("UserData").map(str::to_string),
-        reference_id: params.non_empty("ReferenceId")?.map(str::to_string),
-        ..Default::default()
-    };
-    update.validate()?;
-    if let Some(data) = &update.user_data
-        && serde_json::from_str::<serde_json::Value>(data).is_err()
-    {
-        return Err(ApiError::invalid("UserData", "It must be JSON."));
-    }
-    if let Some(r) = &update.reference_id {
+    if let Some(r) = &described.reference_id {
         check_reference_free(ctx, caller, r, &media_id).await?;
     }
-    let need_snapshot = match params.non_empty("RegisterConfig")? {
-        Some(raw) => {
-            let config: serde_json::Value = serde_json::from_str(raw)
-                .map_err(|_| ApiError::invalid("RegisterConfig", "It must be a JSON object."))?;
-            match config.get("NeedSnapshot") {
-                None => true,
-                Some(serde_json::Value::Bool(b)) => *b,
-                Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("true") => true,
-                Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false") => false,
-                Some(_) => {
-                    return Err(ApiError::invalid(
-                        "RegisterConfig",
-                        "NeedSnapshot must be true or false.",
-                    ));
-                }
-            }
-        }
-        None => true,
-    };
     let source = match location {
         InputLocation::Oss { .. } => MediaSource::Oss,
         InputLocation::Remote { .. } => MediaSource::General,
     };
-    let title = match update.title {
+    let title = match described.title {
         Some(t) if !t.trim().is_empty() => t,
         _ => truncate_bytes(location.file_name(), media::TITLE_MAX),
     };
     let media = MediaInfo {
-        media_type: params
-            .parse("MediaType")?
-            .or_else(|| media::media_type_from_name(location.file_name())),
-        business_type: params.parse("BusinessType")?,
-        description: update.description,
-        cate_id: check_cate_id(ctx, caller, params).await?,
-        media_tags: params
-            .raw("MediaTags")
-            .map(media::parse_tags)
-            .transpose()?
-            .unwrap_or_default(),
-        cover_url: update.cover_url,
-        user_data: update.user_data,
-        reference_id: update.reference_id,
+        media_type,
+        business_type,
+        description: described.description,
+        cate_id: check_cate_id(ctx, caller, cate_id).await?,
+        media_tags,
+        cover_url: described.cover_url,
+        user_data: described.user_data,
+        reference_id: described.reference_id,
         client_token: client_token.map(str::to_string),
         need_snapshot,
         ..MediaInfo::registered(
@@ -527,18 +346,32 @@ pub struct GetMediaInfoBody {
     media_info: MediaInfoView,
 }
 
+pub struct GetMediaInfoInput<'a> {
+    auth_timeout: i64,
+    address: MediaAddress<'a>,
+}
+
+impl<'a> FromParams<'a> for GetMediaInfoInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        Ok(GetMediaInfoInput {
+            auth_timeout: auth_timeout(params)?,
+            address: MediaAddress::from_params(params)?,
+        })
+    }
+}
+
 pub async fn get(
     ctx: &Ctx,
     caller: &Caller,
-    params: &Params,
+    input: GetMediaInfoInput<'_>,
 ) -> Result<GetMediaInfoBody, ApiError> {
     let views = ViewCtx {
         shape: Shape::Get,
         ctx,
         caller,
-        auth_timeout: auth_timeout(params)?,
+        auth_timeout: input.auth_timeout,
     };
-    let media = addressed_media(ctx, caller, params).await?;
+    let media = addressed_media(ctx, caller, &input.address).await?;
     Ok(GetMediaInfoBody {
         media_info: views.view(media, FileDetail::Streams).await?,
     })
@@ -551,17 +384,40 @@ pub struct BatchBody {
     ignored_list: Vec<String>,
 }
 
-pub async fn batch_get(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<BatchBody, ApiError> {
-    let ids = params.id_list("MediaIds", MAX_BATCH)?;
-    let detail = match params.raw("AdditionType") {
-        Some(a) if a.split(',').any(|t| t.trim() == "FileInfo") => FileDetail::Streams,
-        _ => FileDetail::None,
-    };
+pub struct BatchGetMediaInfosInput {
+    ids: Vec<String>,
+    detail: FileDetail,
+    auth_timeout: i64,
+}
+
+impl FromParams<'_> for BatchGetMediaInfosInput {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        Ok(BatchGetMediaInfosInput {
+            ids: params.id_list("MediaIds", MAX_BATCH)?,
+            detail: match params.raw("AdditionType") {
+                Some(a) if a.split(',').any(|t| t.trim() == "FileInfo") => FileDetail::Streams,
+                _ => FileDetail::None,
+            },
+            auth_timeout: auth_timeout(params)?,
+        })
+    }
+}
+
+pub async fn batch_get(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: BatchGetMediaInfosInput,
+) -> Result<BatchBody, ApiError> {
+    let BatchGetMediaInfosInput {
+        ids,
+        detail,
+        auth_timeout,
+    } = input;
     let views = ViewCtx {
         shape: Shape::Batch,
         ctx,
         caller,
-        auth_timeout: auth_timeout(params)?,
+        auth_timeout,
     };
     let mut found = ctx.store.media_many(&caller.account_id, &ids).await?;
     let mut ordered = Vec::new();
@@ -579,20 +435,40 @@ pub async fn batch_get(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Ba
     })
 }
 
-pub async fn update(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<MediaIdBody, ApiError> {
-    let mut media = addressed_media(ctx, caller, params).await?;
-    let update = MediaUpdate {
-        business_type: params.parse("BusinessType")?,
-        title: params.raw("Title").map(str::to_string),
-        description: params.raw("Description").map(str::to_string),
-        category: params.raw("Category").map(str::to_string),
-        media_tags: params.raw("MediaTags").map(media::parse_tags).transpose()?,
-        append_tags: params.bool("AppendTags")?.unwrap_or(false),
-        cover_url: params.raw("CoverURL").map(str::to_string),
-        user_data: params.raw("UserData").map(str::to_string),
-        cate_id: check_cate_id(ctx, caller, params).await?,
-        reference_id: params.raw("ReferenceId").map(str::to_string),
-    };
+pub struct UpdateMediaInfoInput<'a> {
+    address: MediaAddress<'a>,
+    /// The changes; its CateId is checked against the caller's categories before use.
+    update: MediaUpdate,
+}
+
+impl<'a> FromParams<'a> for UpdateMediaInfoInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        Ok(UpdateMediaInfoInput {
+            address: MediaAddress::from_params(params)?,
+            update: MediaUpdate {
+                business_type: params.parse("BusinessType")?,
+                title: params.raw("Title").map(str::to_string),
+                description: params.raw("Description").map(str::to_string),
+                category: params.raw("Category").map(str::to_string),
+                media_tags: params.raw("MediaTags").map(media::parse_tags).transpose()?,
+                append_tags: params.bool("AppendTags")?.unwrap_or(false),
+                cover_url: params.raw("CoverURL").map(str::to_string),
+                user_data: params.raw("UserData").map(str::to_string),
+                cate_id: params.int_in("CateId", 0..=i64::MAX)?,
+                reference_id: params.raw("ReferenceId").map(str::to_string),
+            },
+        })
+    }
+}
+
+pub async fn update(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: UpdateMediaInfoInput<'_>,
+) -> Result<MediaIdBody, ApiError> {
+    let mut media = addressed_media(ctx, caller, &input.address).await?;
+    let mut update = input.update;
+    update.cate_id = check_cate_id(ctx, caller, update.cate_id).await?;
     update.validate()?;
     if let Some(r) = &update.reference_id {
         check_reference_free(ctx, caller, r, &media.media_id).await?;
@@ -618,19 +494,43 @@ pub struct DeleteBody {
     forbidden_list: Vec<String>,
 }
 
-pub async fn delete(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<DeleteBody, ApiError> {
-    let by_id: Vec<String> = params.list("MediaIds")?.unwrap_or_default();
-    let by_url: Vec<String> = params.list("InputURLs")?.unwrap_or_default();
-    if by_id.is_empty() && by_url.is_empty() {
-        return Err(ApiError::missing("MediaIds"));
+pub struct DeleteMediaInfosInput {
+    by_id: Vec<String>,
+    by_url: Vec<String>,
+    physical: bool,
+}
+
+impl FromParams<'_> for DeleteMediaInfosInput {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        let by_id: Vec<String> = params.list("MediaIds")?.unwrap_or_default();
+        let by_url: Vec<String> = params.list("InputURLs")?.unwrap_or_default();
+        if by_id.is_empty() && by_url.is_empty() {
+            return Err(ApiError::missing("MediaIds"));
+        }
+        if by_id.len() + by_url.len() > MAX_DELETE {
+            return Err(ApiError::invalid(
+                "MediaIds",
+                format!("At most {MAX_DELETE} media can be deleted at once."),
+            ));
+        }
+        Ok(DeleteMediaInfosInput {
+            by_id,
+            by_url,
+            physical: params.bool("DeletePhysicalFiles")?.unwrap_or(false),
+        })
     }
-    if by_id.len() + by_url.len() > MAX_DELETE {
-        return Err(ApiError::invalid(
-            "MediaIds",
-            format!("At most {MAX_DELETE} media can be deleted at once."),
-        ));
-    }
-    let physical = params.bool("DeletePhysicalFiles")?.unwrap_or(false);
+}
+
+pub async fn delete(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: DeleteMediaInfosInput,
+) -> Result<DeleteBody, ApiError> {
+    let DeleteMediaInfosInput {
+        by_id,
+        by_url,
+        physical,
+    } = input;
     let mut ids = Vec::new();
     let mut ignored_list = Vec::new();
     for url in by_url {
@@ -680,61 +580,83 @@ pub struct ListBody {
     total_count: u64,
 }
 
-pub async fn list(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ListBody, ApiError> {
-    let time = |name: &str| -> Result<Option<i64>, ApiError> {
-        params
-            .non_empty(name)?
-            .map(|s| {
-                parse_time(s).ok_or_else(|| {
-                    ApiError::invalid(name, "Use the format yyyy-MM-ddTHH:mm:ssZ (UTC).")
-                })
-            })
-            .transpose()
-    };
-    let mut conditions = Vec::new();
-    // Times are answered at second precision: StartTime excludes its whole second and
-    // EndTime includes its whole second.
-    if let Some(t) = time("StartTime")? {
-        conditions.push(MediaCond::CreatedAfter(t + 999_999));
+pub struct ListMediaBasicInfosInput<'a> {
+    query: MediaQuery,
+    limit: u32,
+    detail: FileDetail,
+    next_token: Option<&'a str>,
+    auth_timeout: i64,
+}
+
+impl<'a> FromParams<'a> for ListMediaBasicInfosInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        let time = |name: &str| time_filter(params, name);
+        let mut conditions = Vec::new();
+        // Times are answered at second precision: StartTime excludes its whole second and
+        // EndTime includes its whole second.
+        if let Some(t) = time("StartTime")? {
+            conditions.push(MediaCond::CreatedAfter(t + 999_999));
+        }
+        if let Some(t) = time("EndTime")? {
+            conditions.push(MediaCond::CreatedUntil(t + 999_999));
+        }
+        if let Some(v) = params.parse("MediaType")? {
+            conditions.push(MediaCond::MediaType(vec![v]));
+        }
+        if let Some(v) = params.parse("Source")? {
+            conditions.push(MediaCond::Source(vec![v]));
+        }
+        if let Some(v) = params.parse("BusinessType")? {
+            conditions.push(MediaCond::BusinessType(vec![v]));
+        }
+        if let Some(v) = params.parse("Status")? {
+            conditions.push(MediaCond::Status(vec![v]));
+        }
+        if let Some(id) = params.non_empty("MediaId")? {
+            conditions.push(MediaCond::MediaId(vec![id.to_string()]));
+        }
+        let ascending = params.ascending("SortBy", "desc", "asc")?;
+        let limit = params.int_in("MaxResults", 1..=100)?.unwrap_or(10) as u32;
+        let detail = if params.bool("IncludeFileBasicInfo")?.unwrap_or(false) {
+            FileDetail::Basic
+        } else {
+            FileDetail::None
+        };
+        let query = MediaQuery {
+            conditions,
+            ascending,
+            page: Page::default(),
+        };
+        Ok(ListMediaBasicInfosInput {
+            query,
+            limit,
+            detail,
+            next_token: params.non_empty("NextToken")?,
+            auth_timeout: auth_timeout(params)?,
+        })
     }
-    if let Some(t) = time("EndTime")? {
-        conditions.push(MediaCond::CreatedUntil(t + 999_999));
-    }
-    if let Some(v) = params.parse("MediaType")? {
-        conditions.push(MediaCond::MediaType(vec![v]));
-    }
-    if let Some(v) = params.parse("Source")? {
-        conditions.push(MediaCond::Source(vec![v]));
-    }
-    if let Some(v) = params.parse("BusinessType")? {
-        conditions.push(MediaCond::BusinessType(vec![v]));
-    }
-    if let Some(v) = params.parse("Status")? {
-        conditions.push(MediaCond::Status(vec![v]));
-    }
-    if let Some(id) = params.non_empty("MediaId")? {
-        conditions.push(MediaCond::MediaId(vec![id.to_string()]));
-    }
-    let ascending = params.ascending("SortBy", "desc", "asc")?;
-    let limit = params.int_in("MaxResults", 1..=100)?.unwrap_or(10) as u32;
-    let detail = if params.bool("IncludeFileBasicInfo")?.unwrap_or(false) {
-        FileDetail::Basic
-    } else {
-        FileDetail::None
-    };
-    let mut query = MediaQuery {
-        conditions,
-        ascending,
-        page: Page::default(),
-    };
-    let (token, page) = NextToken::page(params, &caller.account_id, &query, limit)?;
+}
+
+pub async fn list(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: ListMediaBasicInfosInput<'_>,
+) -> Result<ListBody, ApiError> {
+    let ListMediaBasicInfosInput {
+        mut query,
+        limit,
+        detail,
+        next_token,
+        auth_timeout,
+    } = input;
+    let (token, page) = NextToken::page(next_token, &caller.account_id, &query, limit)?;
     query.page = page;
     let page = ctx.store.search_media(&caller.account_id, &query).await?;
     let views = ViewCtx {
         shape: Shape::List,
         ctx,
         caller,
-        auth_timeout: auth_timeout(params)?,
+        auth_timeout,
     };
     Ok(ListBody {
         media_infos: views.views(page.items, detail).await?,
@@ -753,19 +675,31 @@ pub struct SearchBody {
     media_info_list: Vec<MediaInfoView>,
 }
 
-pub async fn search(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<SearchBody, ApiError> {
-    let conditions = match params.non_empty("Match")? {
-        Some(m) => media::parse_match(m).map_err(|why| ApiError::invalid("Match", why))?,
-        None => Vec::new(),
-    };
-    let ascending = params.ascending("SortBy", "utcCreate:Desc", "utcCreate:Asc")?;
-    let page_size = params.int_in("PageSize", 1..=50)?.unwrap_or(10) as u32;
-    let page_no = params.int_in("PageNo", 1..=1_000_000)?.unwrap_or(1) as u32;
-    let query = MediaQuery {
-        conditions,
-        ascending,
-        page: Page::Number { page_no, page_size },
-    };
+pub struct SearchMediaInput(MediaQuery);
+
+impl FromParams<'_> for SearchMediaInput {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        let conditions = match params.non_empty("Match")? {
+            Some(m) => media::parse_match(m).map_err(|why| ApiError::invalid("Match", why))?,
+            None => Vec::new(),
+        };
+        let ascending = params.ascending("SortBy", "utcCreate:Desc", "utcCreate:Asc")?;
+        let page_size = params.int_in("PageSize", 1..=50)?.unwrap_or(10) as u32;
+        let page_no = params.int_in("PageNo", 1..=1_000_000)?.unwrap_or(1) as u32;
+        Ok(SearchMediaInput(MediaQuery {
+            conditions,
+            ascending,
+            page: Page::Number { page_no, page_size },
+        }))
+    }
+}
+
+pub async fn search(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: SearchMediaInput,
+) -> Result<SearchBody, ApiError> {
+    let query = input.0;
     let page = ctx.store.search_media(&caller.account_id, &query).await?;
     let views = ViewCtx {
         shape: Shape::Search,
@@ -779,195 +713,4 @@ pub async fn search(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Searc
         total: page.total,
         media_info_list: views.views(page.items, FileDetail::Basic).await?,
     })
-}
-
-/// Starts `workers` background probe loops. The queue lives in the store (media in
-/// `Init`), so registrations not yet probed when a server stops are probed after restart.
-/// How long a probe claim lasts unless renewed; a server that dies mid-probe leaves the
-/// media to another (or its restarted self) this long after its last renewal.
-const PROBE_LEASE: Duration = Duration::from_secs(10);
-/// How often a working probe renews its lease.
-const PROBE_RENEW_EVERY: Duration = Duration::from_secs(3);
-
-pub fn run_probe_workers(ctx: Arc<Ctx>, workers: usize) {
-    // Each server's probe leases carry its own random owner name.
-    let owner: Arc<str> = hex::encode(rand::random::<[u8; 8]>()).into();
-    for _ in 0..workers {
-        tokio::spawn(probe_loop(ctx.clone(), owner.clone()));
-    }
-}
-
-fn lease_end(from: crate::domain::Micros) -> crate::domain::Micros {
-    from + PROBE_LEASE.as_micros() as i64
-}
-
-async fn probe_loop(ctx: Arc<Ctx>, owner: Arc<str>) {
-    loop {
-        let now = now_micros();
-        match ctx.store.claim_probe(&owner, now, lease_end(now)).await {
-            Ok(Some(media)) => {
-                // Renew the lease while probing; the probe ends whether or not renewals work
-                // (a lost lease only means the result is not stored).
-                let renew = async {
-                    loop {
-                        tokio::time::sleep(PROBE_RENEW_EVERY).await;
-                        let renewed = ctx
-                            .store
-                            .renew_probe(
-                                &media.account_id,
-                                &media.media_id,
-                                &owner,
-                                lease_end(now_micros()),
-                            )
-                            .await;
-                        if !matches!(renewed, Ok(true)) {
-                            tracing::warn!(media_id = %media.media_id, "probe lease not renewed");
-                        }
-                    }
-                };
-                tokio::select! {
-                    _ = probe_one(&ctx, media.clone(), &owner) => {}
-                    _ = renew => {}
-                }
-            }
-            Ok(None) => {
-                tokio::select! {
-                    _ = ctx.probe_wakeup.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "probe queue unavailable");
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-        }
-    }
-}
-
-/// Where a probe reads the media: the object's file, or an allow-listed URL.
-fn probe_input(ctx: &Ctx, media: &MediaInfo) -> Result<String, String> {
-    match InputLocation::parse(&media.location, "InputURL").map_err(|e| e.reason)? {
-        InputLocation::Oss { bucket, key } => ctx
-            .storage
-            .existing(&bucket, &key)
-            .map(|p| p.to_string_lossy().into_owned())
-            .map_err(|e| format!("oss://{bucket}/{key}: {e}")),
-        InputLocation::Remote { url, host } if ctx.fetch_allow.contains(&host) => Ok(url),
-        InputLocation::Remote { host, .. } => Err(format!("{host} is no longer allow-listed")),
-    }
-}
-
-async fn probe_one(ctx: &Ctx, mut media: MediaInfo, owner: &str) {
-    let started = std::time::Instant::now();
-    let outcome = match probe_input(ctx, &media) {
-        Ok(input) => probe::probe(&input, &ctx.probe_limits)
-            .await
-            .map(|r| (input, r))
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e),
-    };
-    match outcome {
-        Ok((input, result)) => {
-            media.status = MediaStatus::Normal;
-            media.duration = result.file.duration.as_deref().and_then(|d| d.parse().ok());
-            media.file_size = result
-                .file
-                .file_size
-                .as_deref()
-                .and_then(|s| s.parse().ok());
-            media.media_type = media.media_type.or(Some(match result.media_type {
-                MediaKind::Video => MediaType::Video,
-                MediaKind::Audio => MediaType::Audio,
-                MediaKind::Image => MediaType::Image,
-            }));
-            if media.need_snapshot
-                && media.cover_url.is_none()
-                && result.media_type == MediaKind::Video
-            {
-                media.cover_url = make_cover(ctx, &media, &input).await;
-            }
-            media.probe = serde_json::to_string(&result).ok();
-        }
-        Err(reason) => {
-            tracing::info!(media_id = %media.media_id, %reason, "probe failed");
-            media.status = MediaStatus::PrepareFail;
-        }
-    }
-    match ctx.store.finish_probe(&media, owner).await {
-        Ok(true) => {
-            tracing::info!(
-                media_id = %media.media_id,
-                status = media.status.as_str(),
-                millis = started.elapsed().as_millis() as u64,
-                "probed"
-            );
-            if let Err(e) = refresh_project_durations(ctx, &media).await {
-                tracing::warn!(media_id = %media.media_id, error = %e, "could not refresh project durations");
-            }
-            // Jobs waiting for this probe may start.
-            ctx.job_wakeup.notify_waiters();
-            if let Err(e) = crate::jobs::callbacks::media_registered(ctx, &media).await {
-                tracing::warn!(media_id = %media.media_id, error = %e, "could not queue RegisterMediaComplete");
-            }
-        }
-        Ok(false) => {}
-        Err(e) => {
-            tracing::warn!(media_id = %media.media_id, error = %e, "could not store a probe result")
-        }
-    }
-}
-
-/// A cover frame two seconds in (clamped), kept next to the media in its bucket.
-async fn make_cover(ctx: &Ctx, media: &MediaInfo, input: &str) -> Option<String> {
-    let InputLocation::Oss { bucket, .. } =
-        InputLocation::parse(&media.location, "InputURL").ok()?
-    else {
-        return None;
-    };
-    let key = format!(".openice/covers/{}.jpg", media.media_id);
-    let path = ctx.storage.path(&bucket, &key);
-    tokio::fs::create_dir_all(path.parent()?).await.ok()?;
-    match probe::snapshot(input, 2.0, &path, &ctx.probe_limits).await {
-        Ok(()) => Some(format!("oss://{bucket}/{key}")),
-        Err(e) => {
-            tracing::info!(media_id = %media.media_id, error = %e, "no cover snapshot");
-            None
-        }
-    }
-}
-
-/// Projects whose timeline uses `media` get their Duration recomputed now that its
-/// length is known. Only the Duration is written, and only if the project did not change
-/// since it was read (else it is read again).
-async fn refresh_project_durations(ctx: &Ctx, media: &MediaInfo) -> Result<(), ApiError> {
-    for project_id in ctx
-        .store
-        .projects_using_media(&media.account_id, &media.media_id)
-        .await?
-    {
-        let mut attempts = 0;
-        loop {
-            let Some(project) = ctx.store.project(&media.account_id, &project_id).await? else {
-                break;
-            };
-            let Some(timeline) = project
-                .timeline
-                .as_deref()
-                .and_then(|t| Timeline::parse(t).ok())
-            else {
-                break;
-            };
-            let durations = source_durations(ctx, &media.account_id, &timeline).await?;
-            let duration = timeline.duration(|s| durations.get(s).copied());
-            if duration == project.duration {
-                break;
-            }
-            let written = ctx.store.set_project_duration(&project, duration).await?;
-            attempts += 1;
-            if written != Guarded::Changed || attempts == MAX_WRITE_ATTEMPTS {
-                break;
-            }
-        }
-    }
-    Ok(())
 }

@@ -4,19 +4,21 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::materials::MaterialMaps;
-use super::templates;
-use super::{Caller, Ctx, Empty, NextToken};
+use super::context::{Caller, Ctx};
+use super::lookup::{MAX_WRITE_ATTEMPTS, check_materials_owned, source_durations, timeline_media};
+use super::paging::NextToken;
+use super::templates::{self, TemplateUse};
+use super::views::Empty;
 use crate::domain::Page;
-use crate::domain::media::{InputLocation, MediaInfo};
+use crate::domain::material::MaterialMaps;
 use crate::domain::project::{
-    EditingProject, EditingProjectUpdate, NewEditingProject, ProjectQuery, ProjectStatus,
-    ProjectType, TemplateRef, TemplateType,
+    BusinessStatus, EditingProject, EditingProjectUpdate, NewEditingProject, ProjectQuery,
+    ProjectStatus, ProjectType, TemplateRef, TemplateType,
 };
 use crate::domain::timeline::{ClipSource, Timeline};
 use crate::domain::{format_time, new_id, now_micros, parse_time};
 use crate::protocol::error::{ApiError, ErrorCode};
-use crate::protocol::params::Params;
+use crate::protocol::params::{FromParams, Params};
 use crate::store::Guarded;
 
 /// Most IDs one DeleteEditingProjects call may name.
@@ -120,72 +122,27 @@ pub struct ProjectBody {
     project: ProjectView,
 }
 
-/// Parses an optional Timeline parameter; "" is the empty timeline.
-fn timeline_param(params: &Params) -> Result<Option<(String, Timeline)>, ApiError> {
-    params
-        .raw("Timeline")
-        .map(|raw| {
-            Timeline::parse(raw)
-                .map(|t| (raw.to_string(), t))
-                .map_err(|e| ApiError::invalid("Timeline", e))
-        })
-        .transpose()
+/// Where a project's new timeline comes from, if it gets one.
+enum TimelineParam<'a> {
+    Absent,
+    /// The Timeline parameter ("" is the empty timeline).
+    Given(&'a str, Timeline),
+    /// TemplateId filled with ClipsParam.
+    Template(TemplateUse<'a>),
 }
 
-/// The caller's media a timeline references, by MediaId or by MediaURL into local storage,
-/// with the clip source that named each.
-pub(super) async fn timeline_media(
-    ctx: &Ctx,
-    account_id: &str,
-    timeline: &Timeline,
-) -> Result<Vec<(ClipSource, MediaInfo)>, ApiError> {
-    let sources = timeline.sources();
-    let ids: Vec<String> = sources
-        .iter()
-        .filter_map(|s| match s {
-            ClipSource::MediaId(id) => Some(id.clone()),
-            ClipSource::MediaUrl(_) => None,
-        })
-        .collect();
-    let mut out: Vec<(ClipSource, MediaInfo)> = ctx
-        .store
-        .media_many(account_id, &ids)
-        .await?
-        .into_iter()
-        .map(|m| (ClipSource::MediaId(m.media_id.clone()), m))
-        .collect();
-    // MediaURLs into local storage, looked up together by their canonical location.
-    let mut by_location: HashMap<String, Vec<ClipSource>> = HashMap::new();
-    for s in sources.iter() {
-        if let ClipSource::MediaUrl(url) = s
-            && let Ok(location) = InputLocation::parse(url, "Timeline")
-        {
-            by_location
-                .entry(location.canonical())
-                .or_default()
-                .push(ClipSource::clone(s));
+impl<'a> FromParams<'a> for TimelineParam<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        if let Some(used) = TemplateUse::from_params(params)? {
+            return Ok(TimelineParam::Template(used));
+        }
+        match params.raw("Timeline") {
+            None => Ok(TimelineParam::Absent),
+            Some(raw) => Timeline::parse(raw)
+                .map(|t| TimelineParam::Given(raw, t))
+                .map_err(|e| ApiError::invalid("Timeline", e)),
         }
     }
-    let locations: Vec<String> = by_location.keys().cloned().collect();
-    for m in ctx.store.media_at_locations(account_id, &locations).await? {
-        for source in by_location.get(&m.location).into_iter().flatten() {
-            out.push((source.clone(), m.clone()));
-        }
-    }
-    Ok(out)
-}
-
-/// Probed durations of the caller's media that a timeline references, by clip source.
-pub(super) async fn source_durations(
-    ctx: &Ctx,
-    account_id: &str,
-    timeline: &Timeline,
-) -> Result<HashMap<ClipSource, f64>, ApiError> {
-    Ok(timeline_media(ctx, account_id, timeline)
-        .await?
-        .into_iter()
-        .filter_map(|(s, m)| Some((s, m.duration?)))
-        .collect())
 }
 
 /// A timeline parameter with what storing it needs: the media it references and the
@@ -201,18 +158,22 @@ struct TimelineInput {
 async fn timeline_input(
     ctx: &Ctx,
     caller: &Caller,
-    params: &Params,
+    param: &TimelineParam<'_>,
 ) -> Result<(Option<TimelineInput>, Option<TemplateRef>), ApiError> {
-    let (given, template) = match templates::for_project(ctx, caller, params).await? {
-        Some(t) => (
-            Some(t.timeline.unwrap_or_default()),
-            Some(TemplateRef {
-                template_id: t.template_id,
-                clips_param: t.clips_param,
-                template_type: t.template_type,
-            }),
-        ),
-        None => (timeline_param(params)?, None),
+    let (given, template) = match param {
+        TimelineParam::Template(used) => {
+            let t = templates::for_project(ctx, caller, used).await?;
+            (
+                Some(t.timeline.unwrap_or_default()),
+                Some(TemplateRef {
+                    template_id: t.template_id,
+                    clips_param: t.clips_param,
+                    template_type: t.template_type,
+                }),
+            )
+        }
+        TimelineParam::Given(raw, t) => (Some((raw.to_string(), t.clone())), None),
+        TimelineParam::Absent => (None, None),
     };
     let Some((raw, timeline)) = given else {
         return Ok((None, None));
@@ -244,49 +205,97 @@ impl TimelineInput {
     }
 }
 
-pub async fn create(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ProjectBody, ApiError> {
-    params.parse::<TemplateType>("TemplateType")?;
-    let materials = match params.non_empty("MaterialMaps")? {
-        Some(raw) => MaterialMaps::parse(raw)?,
-        None => MaterialMaps::default(),
-    };
-    materials.check_owned(ctx, caller).await?;
-    let title = params.required("Title")?.to_string();
-    let (input, template) = timeline_input(ctx, caller, params).await?;
-    let media_ids = TimelineInput::media_ids(&input);
-    let (timeline, durations) = TimelineInput::split(input);
+pub struct CreateProjectInput<'a> {
+    materials: MaterialMaps,
+    title: &'a str,
+    timeline: TimelineParam<'a>,
+    description: Option<&'a str>,
+    cover_url: Option<&'a str>,
+    project_type: Option<ProjectType>,
+    business_config: Option<&'a str>,
+}
+
+impl<'a> FromParams<'a> for CreateProjectInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        params.parse::<TemplateType>("TemplateType")?;
+        Ok(CreateProjectInput {
+            materials: match params.non_empty("MaterialMaps")? {
+                Some(raw) => MaterialMaps::parse(raw)?,
+                None => MaterialMaps::default(),
+            },
+            title: params.required("Title")?,
+            timeline: TimelineParam::from_params(params)?,
+            description: params.raw("Description"),
+            cover_url: params.raw("CoverURL"),
+            project_type: params.parse("ProjectType")?,
+            business_config: params.non_empty("BusinessConfig")?,
+        })
+    }
+}
+
+pub async fn create(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: CreateProjectInput<'_>,
+) -> Result<ProjectBody, ApiError> {
+    let materials = input.materials;
+    check_materials_owned(ctx, caller, &materials).await?;
+    let (timeline_input, template) = timeline_input(ctx, caller, &input.timeline).await?;
+    let media_ids = TimelineInput::media_ids(&timeline_input);
+    let (timeline, durations) = TimelineInput::split(timeline_input);
     let new = NewEditingProject {
-        title,
-        description: params.raw("Description").map(str::to_string),
+        title: input.title.to_string(),
+        description: input.description.map(str::to_string),
         timeline,
         template,
-        cover_url: params.raw("CoverURL").map(str::to_string),
-        project_type: params.parse("ProjectType")?,
-        business_config: params.non_empty("BusinessConfig")?.map(str::to_string),
+        cover_url: input.cover_url.map(str::to_string),
+        project_type: input.project_type,
+        business_config: input.business_config.map(str::to_string),
     };
     let project = EditingProject::create(&caller.account_id, new_id(), new, now_micros(), |t| {
         t.duration(|s| durations.get(s).copied())
     })?;
     ctx.store
-        .insert_project(&project, &media_ids, &materials.pairs())
+        .insert_project(&project, &media_ids, &materials.rows())
         .await?;
     Ok(ProjectBody {
         project: ProjectView::of(project, View::Created),
     })
 }
 
-pub async fn get(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ProjectBody, ApiError> {
-    let project_id = params.required("ProjectId")?;
-    let web_sdk = match params.raw("RequestSource") {
-        None | Some("OpenAPI") => false,
-        Some("WebSDK") => true,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "RequestSource",
-                "Valid values: OpenAPI, WebSDK.",
-            ));
-        }
-    };
+pub struct GetProjectInput<'a> {
+    project_id: &'a str,
+    /// `RequestSource=WebSDK`: the timeline in the front-end form.
+    web_sdk: bool,
+}
+
+impl<'a> FromParams<'a> for GetProjectInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        Ok(GetProjectInput {
+            project_id: params.required("ProjectId")?,
+            web_sdk: match params.raw("RequestSource") {
+                None | Some("OpenAPI") => false,
+                Some("WebSDK") => true,
+                Some(_) => {
+                    return Err(ApiError::invalid(
+                        "RequestSource",
+                        "Valid values: OpenAPI, WebSDK.",
+                    ));
+                }
+            },
+        })
+    }
+}
+
+pub async fn get(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: GetProjectInput<'_>,
+) -> Result<ProjectBody, ApiError> {
+    let GetProjectInput {
+        project_id,
+        web_sdk,
+    } = input;
     let project = ctx
         .store
         .project(&caller.account_id, project_id)
@@ -350,10 +359,34 @@ async fn web_sdk_timeline(
     )))
 }
 
-pub async fn update(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty, ApiError> {
-    let project_id = params.required("ProjectId")?;
-    let title = params.non_empty("Title")?.map(str::to_string);
-    let business_status = params.parse("BusinessStatus")?;
+pub struct UpdateProjectInput<'a> {
+    project_id: &'a str,
+    title: Option<&'a str>,
+    business_status: Option<BusinessStatus>,
+    timeline: TimelineParam<'a>,
+    description: Option<&'a str>,
+    cover_url: Option<&'a str>,
+}
+
+impl<'a> FromParams<'a> for UpdateProjectInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        Ok(UpdateProjectInput {
+            project_id: params.required("ProjectId")?,
+            title: params.non_empty("Title")?,
+            business_status: params.parse("BusinessStatus")?,
+            timeline: TimelineParam::from_params(params)?,
+            description: params.raw("Description"),
+            cover_url: params.raw("CoverURL"),
+        })
+    }
+}
+
+pub async fn update(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: UpdateProjectInput<'_>,
+) -> Result<Empty, ApiError> {
+    let project_id = input.project_id;
     // Read, apply, and write only what changed; a replaced timeline is written only if the
     // status and Duration it derives from are unchanged (a probe may have refreshed the
     // Duration meanwhile), else we read again. No acknowledged change is lost.
@@ -363,17 +396,17 @@ pub async fn update(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty
             .project(&caller.account_id, project_id)
             .await?
             .ok_or_else(ApiError::project_not_found)?;
-        let (input, template) = timeline_input(ctx, caller, params).await?;
-        let new_timeline = input.is_some();
-        let media_ids = TimelineInput::media_ids(&input);
-        let (timeline, durations) = TimelineInput::split(input);
+        let (timeline_input, template) = timeline_input(ctx, caller, &input.timeline).await?;
+        let new_timeline = timeline_input.is_some();
+        let media_ids = TimelineInput::media_ids(&timeline_input);
+        let (timeline, durations) = TimelineInput::split(timeline_input);
         let update = EditingProjectUpdate {
-            title: title.clone(),
-            description: params.raw("Description").map(str::to_string),
+            title: input.title.map(str::to_string),
+            description: input.description.map(str::to_string),
             timeline,
             template,
-            cover_url: params.raw("CoverURL").map(str::to_string),
-            business_status,
+            cover_url: input.cover_url.map(str::to_string),
+            business_status: input.business_status,
         };
         let mut project = seen.clone();
         project.apply(update, now_micros(), |t| {
@@ -393,9 +426,6 @@ pub async fn update(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty
     Err(busy())
 }
 
-/// Guarded writes retried this often before the caller is asked to retry.
-pub(super) const MAX_WRITE_ATTEMPTS: usize = 8;
-
 fn busy() -> ApiError {
     ApiError::new(
         ErrorCode::ServiceUnavailable,
@@ -403,19 +433,26 @@ fn busy() -> ApiError {
     )
 }
 
-/// The media IDs of the timeline already stored with a project (it was valid when stored).
-pub(super) fn stored_timeline_media(project: &EditingProject) -> Vec<String> {
-    project
-        .timeline
-        .as_deref()
-        .and_then(|raw| Timeline::parse(raw).ok())
-        .map(|t| t.media_ids())
-        .unwrap_or_default()
+pub struct DeleteProjectsInput {
+    project_ids: Vec<String>,
 }
 
-pub async fn delete(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty, ApiError> {
-    let ids = params.id_list("ProjectIds", MAX_DELETE_IDS)?;
-    ctx.store.delete_projects(&caller.account_id, &ids).await?;
+impl FromParams<'_> for DeleteProjectsInput {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        Ok(DeleteProjectsInput {
+            project_ids: params.id_list("ProjectIds", MAX_DELETE_IDS)?,
+        })
+    }
+}
+
+pub async fn delete(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: DeleteProjectsInput,
+) -> Result<Empty, ApiError> {
+    ctx.store
+        .delete_projects(&caller.account_id, &input.project_ids)
+        .await?;
     Ok(Empty {})
 }
 
@@ -492,20 +529,32 @@ impl ProjectListBody {
     }
 }
 
+pub struct SearchProjectsInput {
+    query: ProjectQuery,
+    page_size: u32,
+}
+
+impl FromParams<'_> for SearchProjectsInput {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        let mut query = query_filters(params)?;
+        // SearchEditingProject documents EditingProject as the default; List has none.
+        query
+            .project_type
+            .get_or_insert(ProjectType::EditingProject);
+        let page_size = params.int_in("PageSize", 1..=100)?.unwrap_or(10) as u32;
+        let page_no = params.int_in("PageNo", 1..=1_000_000)?.unwrap_or(1) as u32;
+        query.page = Page::Number { page_no, page_size };
+        query.timelines = true;
+        Ok(SearchProjectsInput { query, page_size })
+    }
+}
+
 pub async fn search(
     ctx: &Ctx,
     caller: &Caller,
-    params: &Params,
+    input: SearchProjectsInput,
 ) -> Result<ProjectListBody, ApiError> {
-    let mut query = query_filters(params)?;
-    // SearchEditingProject documents EditingProject as the default; List has none.
-    query
-        .project_type
-        .get_or_insert(ProjectType::EditingProject);
-    let page_size = params.int_in("PageSize", 1..=100)?.unwrap_or(10) as u32;
-    let page_no = params.int_in("PageNo", 1..=1_000_000)?.unwrap_or(1) as u32;
-    query.page = Page::Number { page_no, page_size };
-    query.timelines = true;
+    let SearchProjectsInput { query, page_size } = input;
     reserve_timelines(ctx, caller, &query, page_size).await?;
     let page = ctx
         .store
@@ -550,15 +599,35 @@ async fn reserve_timelines(
     caller.budget.reserve(loaded + answered)
 }
 
+pub struct ListProjectsInput<'a> {
+    query: ProjectQuery,
+    limit: u32,
+    next_token: Option<&'a str>,
+}
+
+impl<'a> FromParams<'a> for ListProjectsInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        let mut query = query_filters(params)?;
+        query.keyword = params.non_empty("Keyword")?.map(str::to_string);
+        Ok(ListProjectsInput {
+            query,
+            limit: params.int_in("MaxResults", 1..=100)?.unwrap_or(10) as u32,
+            next_token: params.non_empty("NextToken")?,
+        })
+    }
+}
+
 pub async fn list(
     ctx: &Ctx,
     caller: &Caller,
-    params: &Params,
+    input: ListProjectsInput<'_>,
 ) -> Result<ProjectListBody, ApiError> {
-    let mut query = query_filters(params)?;
-    query.keyword = params.non_empty("Keyword")?.map(str::to_string);
-    let limit = params.int_in("MaxResults", 1..=100)?.unwrap_or(10) as u32;
-    let (token, page) = NextToken::page(params, &caller.account_id, &query, limit)?;
+    let ListProjectsInput {
+        mut query,
+        limit,
+        next_token,
+    } = input;
+    let (token, page) = NextToken::page(next_token, &caller.account_id, &query, limit)?;
     query.page = page;
     let page = ctx
         .store

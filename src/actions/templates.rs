@@ -3,13 +3,14 @@
 
 use serde::Serialize;
 
-use super::{Caller, Ctx, Empty};
+use super::context::{Caller, Ctx};
+use super::views::Empty;
 use crate::domain::project::{Source, TemplateType};
 use crate::domain::template::{self, ParamKind, Template, TemplateQuery, TemplateStatus};
 use crate::domain::timeline::Timeline;
 use crate::domain::{Page, format_time, new_id, now_micros};
 use crate::protocol::error::ApiError;
-use crate::protocol::params::Params;
+use crate::protocol::params::{FromParams, Params};
 
 /// Most IDs one DeleteTemplate call may name.
 const MAX_DELETE: usize = 100;
@@ -125,31 +126,47 @@ pub struct TemplateBody {
     template: TemplateView,
 }
 
-pub async fn add(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<TemplateBody, ApiError> {
-    let name = params.required("Name")?.to_string();
-    let template_type = match params.raw("Type") {
-        None => return Err(ApiError::missing("Type")),
-        Some(_) => params
-            .parse::<TemplateType>("Type")?
-            .unwrap_or(TemplateType::Timeline),
-    };
-    let config = params.non_empty("Config")?.map(str::to_string);
-    let now = now_micros();
-    let source = template_source(params)?;
+/// A new template as AddTemplate describes it (not yet validated).
+pub struct AddTemplateInput(Template);
+
+impl FromParams<'_> for AddTemplateInput {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        let name = params.required("Name")?.to_string();
+        let template_type = match params.raw("Type") {
+            None => return Err(ApiError::missing("Type")),
+            Some(_) => params
+                .parse::<TemplateType>("Type")?
+                .unwrap_or(TemplateType::Timeline),
+        };
+        let config = params.non_empty("Config")?.map(str::to_string);
+        let now = now_micros();
+        let source = template_source(params)?;
+        Ok(AddTemplateInput(Template {
+            account_id: String::new(),
+            template_id: new_id(),
+            name,
+            template_type,
+            config,
+            cover_url: params.non_empty("CoverUrl")?.map(str::to_string),
+            preview_media: params.non_empty("PreviewMedia")?.map(str::to_string),
+            status: params.parse("Status")?.unwrap_or(TemplateStatus::Available),
+            create_source: source,
+            modified_source: source,
+            related_mediaids: json_object(params, "RelatedMediaids")?,
+            create_time: now,
+            modified_time: now,
+        }))
+    }
+}
+
+pub async fn add(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: AddTemplateInput,
+) -> Result<TemplateBody, ApiError> {
     let t = Template {
         account_id: caller.account_id.clone(),
-        template_id: new_id(),
-        name,
-        template_type,
-        config,
-        cover_url: params.non_empty("CoverUrl")?.map(str::to_string),
-        preview_media: params.non_empty("PreviewMedia")?.map(str::to_string),
-        status: params.parse("Status")?.unwrap_or(TemplateStatus::Available),
-        create_source: source,
-        modified_source: source,
-        related_mediaids: json_object(params, "RelatedMediaids")?,
-        create_time: now,
-        modified_time: now,
+        ..input.0
     };
     t.validate()?;
     ctx.store.insert_template(&t).await?;
@@ -158,18 +175,36 @@ pub async fn add(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Template
     })
 }
 
-pub async fn get(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<TemplateBody, ApiError> {
-    let t = existing(ctx, caller, params.required("TemplateId")?).await?;
-    let with_related = match params.raw("RelatedMediaidFlag") {
-        None | Some("0") => false,
-        Some("1") => true,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "RelatedMediaidFlag",
-                "Valid values: 0, 1.",
-            ));
-        }
-    };
+pub struct GetTemplateInput<'a> {
+    template_id: &'a str,
+    with_related: bool,
+}
+
+impl<'a> FromParams<'a> for GetTemplateInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        Ok(GetTemplateInput {
+            template_id: params.required("TemplateId")?,
+            with_related: match params.raw("RelatedMediaidFlag") {
+                None | Some("0") => false,
+                Some("1") => true,
+                Some(_) => {
+                    return Err(ApiError::invalid(
+                        "RelatedMediaidFlag",
+                        "Valid values: 0, 1.",
+                    ));
+                }
+            },
+        })
+    }
+}
+
+pub async fn get(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: GetTemplateInput<'_>,
+) -> Result<TemplateBody, ApiError> {
+    let t = existing(ctx, caller, input.template_id).await?;
+    let with_related = input.with_related;
     let status = preview_status(ctx, caller, &t).await?;
     Ok(TemplateBody {
         template: TemplateView::full(t, status, with_related),
@@ -192,27 +227,58 @@ async fn preview_status(
         .map(|m| m.status.as_str()))
 }
 
-pub async fn update(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty, ApiError> {
-    let mut t = existing(ctx, caller, params.required("TemplateId")?).await?;
-    if let Some(name) = params.non_empty("Name")? {
+/// UpdateTemplate's changes; absent fields are kept ("" clears CoverUrl and PreviewMedia).
+pub struct UpdateTemplateInput<'a> {
+    template_id: &'a str,
+    name: Option<&'a str>,
+    config: Option<&'a str>,
+    cover_url: Option<&'a str>,
+    preview_media: Option<&'a str>,
+    status: Option<TemplateStatus>,
+    related_mediaids: Option<String>,
+    source: Source,
+}
+
+impl<'a> FromParams<'a> for UpdateTemplateInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        Ok(UpdateTemplateInput {
+            template_id: params.required("TemplateId")?,
+            name: params.non_empty("Name")?,
+            config: params.non_empty("Config")?,
+            cover_url: params.raw("CoverUrl"),
+            preview_media: params.raw("PreviewMedia"),
+            status: params.parse("Status")?,
+            related_mediaids: json_object(params, "RelatedMediaids")?,
+            source: template_source(params)?,
+        })
+    }
+}
+
+pub async fn update(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: UpdateTemplateInput<'_>,
+) -> Result<Empty, ApiError> {
+    let mut t = existing(ctx, caller, input.template_id).await?;
+    if let Some(name) = input.name {
         t.name = name.to_string();
     }
-    if let Some(config) = params.non_empty("Config")? {
+    if let Some(config) = input.config {
         t.config = Some(config.to_string());
     }
-    if let Some(cover) = params.raw("CoverUrl") {
+    if let Some(cover) = input.cover_url {
         t.cover_url = Some(cover.to_string()).filter(|c| !c.is_empty());
     }
-    if let Some(preview) = params.raw("PreviewMedia") {
+    if let Some(preview) = input.preview_media {
         t.preview_media = Some(preview.to_string()).filter(|p| !p.is_empty());
     }
-    if let Some(status) = params.parse("Status")? {
+    if let Some(status) = input.status {
         t.status = status;
     }
-    if let Some(related) = json_object(params, "RelatedMediaids")? {
+    if let Some(related) = input.related_mediaids {
         t.related_mediaids = Some(related);
     }
-    t.modified_source = template_source(params)?;
+    t.modified_source = input.source;
     t.modified_time = now_micros().max(t.modified_time);
     t.validate()?;
     if !ctx.store.update_template(&t).await? {
@@ -221,9 +287,26 @@ pub async fn update(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty
     Ok(Empty {})
 }
 
-pub async fn delete(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<Empty, ApiError> {
-    let ids = params.id_list("TemplateIds", MAX_DELETE)?;
-    ctx.store.delete_templates(&caller.account_id, &ids).await?;
+pub struct DeleteTemplateInput {
+    template_ids: Vec<String>,
+}
+
+impl FromParams<'_> for DeleteTemplateInput {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        Ok(DeleteTemplateInput {
+            template_ids: params.id_list("TemplateIds", MAX_DELETE)?,
+        })
+    }
+}
+
+pub async fn delete(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: DeleteTemplateInput,
+) -> Result<Empty, ApiError> {
+    ctx.store
+        .delete_templates(&caller.account_id, &input.template_ids)
+        .await?;
     Ok(Empty {})
 }
 
@@ -234,19 +317,31 @@ pub struct ListBody {
     total_count: u64,
 }
 
-pub async fn list(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ListBody, ApiError> {
-    let ascending = params.ascending("SortType", "CreationTime:Desc", "CreationTime:Asc")?;
-    let query = TemplateQuery {
-        template_type: params.parse("Type")?,
-        status: params.parse("Status")?,
-        create_source: params.parse("CreateSource")?,
-        keyword: params.non_empty("Keyword")?.map(str::to_string),
-        ascending,
-        page: Page::Number {
-            page_no: params.int_in("PageNo", 1..=1_000_000)?.unwrap_or(1) as u32,
-            page_size: params.int_in("PageSize", 1..=100)?.unwrap_or(20) as u32,
-        },
-    };
+pub struct ListTemplatesInput(TemplateQuery);
+
+impl FromParams<'_> for ListTemplatesInput {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        let ascending = params.ascending("SortType", "CreationTime:Desc", "CreationTime:Asc")?;
+        Ok(ListTemplatesInput(TemplateQuery {
+            template_type: params.parse("Type")?,
+            status: params.parse("Status")?,
+            create_source: params.parse("CreateSource")?,
+            keyword: params.non_empty("Keyword")?.map(str::to_string),
+            ascending,
+            page: Page::Number {
+                page_no: params.int_in("PageNo", 1..=1_000_000)?.unwrap_or(1) as u32,
+                page_size: params.int_in("PageSize", 1..=100)?.unwrap_or(20) as u32,
+            },
+        }))
+    }
+}
+
+pub async fn list(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: ListTemplatesInput,
+) -> Result<ListBody, ApiError> {
+    let query = input.0;
     let page = ctx
         .store
         .search_templates(&caller.account_id, &query)
@@ -284,8 +379,24 @@ pub struct ParamsBody {
 
 /// The replaceable materials of a Timeline template (VETemplates have no analysable Config
 /// here, so their list is empty; see docs/decisions.md).
-pub async fn params(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<ParamsBody, ApiError> {
-    let t = existing(ctx, caller, params.required("TemplateId")?).await?;
+pub struct GetTemplateParamsInput<'a> {
+    template_id: &'a str,
+}
+
+impl<'a> FromParams<'a> for GetTemplateParamsInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        Ok(GetTemplateParamsInput {
+            template_id: params.required("TemplateId")?,
+        })
+    }
+}
+
+pub async fn params(
+    ctx: &Ctx,
+    caller: &Caller,
+    input: GetTemplateParamsInput<'_>,
+) -> Result<ParamsBody, ApiError> {
+    let t = existing(ctx, caller, input.template_id).await?;
     let param_list = t
         .params()
         .into_iter()
@@ -320,23 +431,46 @@ pub(super) struct FromTemplate {
     pub timeline: Option<(String, Timeline)>,
 }
 
-/// Checks TemplateId/ClipsParam/TemplateType of Create/UpdateEditingProject and fills the
-/// template. `None` when no TemplateId is given.
+/// TemplateId, ClipsParam and TemplateType of Create/UpdateEditingProject and
+/// SubmitMediaProducingJob.
+#[derive(Clone, Copy)]
+pub(super) struct TemplateUse<'a> {
+    template_id: &'a str,
+    clips_param: &'a str,
+    template_type: Option<TemplateType>,
+}
+
+impl<'a> TemplateUse<'a> {
+    /// `None` when no TemplateId is given.
+    pub(super) fn from_params(params: &'a Params) -> Result<Option<Self>, ApiError> {
+        let Some(template_id) = params.non_empty("TemplateId")? else {
+            return Ok(None);
+        };
+        if params.raw("Timeline").is_some() {
+            return Err(ApiError::invalid(
+                "TemplateId",
+                "Only one of Timeline and TemplateId can be specified.",
+            ));
+        }
+        Ok(Some(TemplateUse {
+            template_id,
+            clips_param: params.required("ClipsParam")?,
+            template_type: params.parse("TemplateType")?,
+        }))
+    }
+}
+
+/// Checks the template is the caller's, usable and of the type asked for, and fills it.
 pub(super) async fn for_project(
     ctx: &Ctx,
     caller: &Caller,
-    params: &Params,
-) -> Result<Option<FromTemplate>, ApiError> {
-    let Some(template_id) = params.non_empty("TemplateId")? else {
-        return Ok(None);
-    };
-    if params.raw("Timeline").is_some() {
-        return Err(ApiError::invalid(
-            "TemplateId",
-            "Only one of Timeline and TemplateId can be specified.",
-        ));
-    }
-    let clips_param = params.required("ClipsParam")?;
+    used: &TemplateUse<'_>,
+) -> Result<FromTemplate, ApiError> {
+    let TemplateUse {
+        template_id,
+        clips_param,
+        template_type,
+    } = *used;
     let t = existing(ctx, caller, template_id).await?;
     if t.status != TemplateStatus::Available {
         return Err(ApiError::invalid(
@@ -347,7 +481,7 @@ pub(super) async fn for_project(
             ),
         ));
     }
-    if let Some(wanted) = params.parse::<TemplateType>("TemplateType")?
+    if let Some(wanted) = template_type
         && wanted != t.template_type
     {
         return Err(ApiError::invalid(
@@ -378,10 +512,10 @@ pub(super) async fn for_project(
             None
         }
     };
-    Ok(Some(FromTemplate {
+    Ok(FromTemplate {
         template_id: t.template_id,
         clips_param: clips_param.to_string(),
         template_type: t.template_type,
         timeline,
-    }))
+    })
 }

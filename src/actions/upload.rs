@@ -1,22 +1,18 @@
 //! Upload actions: CreateUploadMedia and RefreshUploadMedia hand out an upload address and a
-//! temporary credential for the OSS API (src/oss); UploadMediaByURL pulls allow-listed URLs
-//! in the background (GetUrlUploadInfos reports on it). The media exists at once (`Init`)
-//! and is probed when its object has been written.
-
-use std::sync::Arc;
-use std::time::Duration;
+//! temporary credential for the OSS API (src/oss); UploadMediaByURL queues allow-listed URLs
+//! that `jobs::url_upload` pulls in the background (GetUrlUploadInfos reports on it). The
+//! media exists at once (`Init`) and is probed when its object has been written.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::{Caller, Ctx};
+use super::context::{Caller, Ctx};
 use crate::domain::media::{self, BusinessType, InputLocation, MediaInfo, MediaSource, MediaType};
 use crate::domain::{format_time, new_id, now_micros};
-use crate::jobs::callbacks;
 use crate::protocol::error::ApiError;
-use crate::protocol::params::Params;
+use crate::protocol::params::{FromParams, Params};
 use crate::store::StoreError;
 use crate::store::oss::{UploadCredential, UrlUploadJob};
 
@@ -122,7 +118,7 @@ fn object_key(ext: &str) -> String {
 }
 
 /// The vendor form of an object's URL (which RegisterMediaInfo also accepts).
-fn file_url(ctx: &Ctx, bucket: &str, key: &str) -> String {
+pub(crate) fn file_url(ctx: &Ctx, bucket: &str, key: &str) -> String {
     let encoded: Vec<String> = key
         .split('/')
         .map(|s| percent_encoding::utf8_percent_encode(s, crate::oss::sign::RFC3986).to_string())
@@ -169,10 +165,8 @@ async fn issue(
         region: &ctx.region,
     };
     let encode = |json: serde_json::Result<Vec<u8>>| {
-        json.map(|bytes| STANDARD.encode(bytes)).map_err(|e| {
-            tracing::error!(error = %e, "upload document serialisation failed");
-            ApiError::internal()
-        })
+        json.map(|bytes| STANDARD.encode(bytes))
+            .map_err(|e| ApiError::internal().caused_by(e))
     };
     Ok((
         encode(serde_json::to_vec(&address))?,
@@ -180,39 +174,46 @@ async fn issue(
     ))
 }
 
-/// The upload bucket: `UploadTargetConfig`'s StorageLocation, else `outin-<AccountId>`;
-/// the caller's or unowned (then claimed).
-async fn target_bucket(ctx: &Ctx, caller: &Caller, params: &Params) -> Result<String, ApiError> {
-    let bucket = match json_param::<UploadTargetConfig>(params, "UploadTargetConfig")? {
-        Some(target) => {
-            if target
-                .storage_type
-                .as_deref()
-                .is_some_and(|t| !t.eq_ignore_ascii_case("oss"))
-            {
-                return Err(ApiError::invalid(
-                    "UploadTargetConfig",
-                    "StorageType must be oss.",
-                ));
-            }
-            match target.storage_location {
-                Some(location) => location
-                    .split_once('.')
-                    .filter(|(b, rest)| {
-                        media::check_bucket(b).is_ok() && media::is_oss_endpoint(rest)
-                    })
-                    .map(|(b, _)| b.to_string())
-                    .ok_or_else(|| {
-                        ApiError::invalid(
-                            "UploadTargetConfig",
-                            "StorageLocation must look like <bucket>.oss-<region>.aliyuncs.com.",
-                        )
-                    })?,
-                None => format!("outin-{}", caller.account_id),
-            }
-        }
-        None => format!("outin-{}", caller.account_id),
+/// The bucket `UploadTargetConfig`'s StorageLocation names, if any.
+fn target_bucket(params: &Params) -> Result<Option<String>, ApiError> {
+    let Some(target) = json_param::<UploadTargetConfig>(params, "UploadTargetConfig")? else {
+        return Ok(None);
     };
+    if target
+        .storage_type
+        .as_deref()
+        .is_some_and(|t| !t.eq_ignore_ascii_case("oss"))
+    {
+        return Err(ApiError::invalid(
+            "UploadTargetConfig",
+            "StorageType must be oss.",
+        ));
+    }
+    target
+        .storage_location
+        .map(|location| {
+            location
+                .split_once('.')
+                .filter(|(b, rest)| media::check_bucket(b).is_ok() && media::is_oss_endpoint(rest))
+                .map(|(b, _)| b.to_string())
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "UploadTargetConfig",
+                        "StorageLocation must look like <bucket>.oss-<region>.aliyuncs.com.",
+                    )
+                })
+        })
+        .transpose()
+}
+
+/// The upload bucket: the one named, else `outin-<AccountId>`; the caller's or unowned
+/// (then claimed).
+async fn claim_target(
+    ctx: &Ctx,
+    caller: &Caller,
+    named: Option<String>,
+) -> Result<String, ApiError> {
+    let bucket = named.unwrap_or_else(|| format!("outin-{}", caller.account_id));
     let owner = ctx.store.claim_bucket(&bucket, &caller.account_id).await?;
     if owner != caller.account_id {
         return Err(ApiError::invalid(
@@ -312,47 +313,66 @@ async fn pending_media(
         .await?;
     match ctx.store.insert_media(&media, None).await {
         Ok(()) => Ok((media, key, url)),
-        Err(StoreError::Conflict(what)) => {
-            tracing::error!(%what, "a fresh upload key collided");
-            Err(ApiError::internal())
-        }
+        // A fresh upload key collided.
+        Err(e @ StoreError::Conflict(_)) => Err(ApiError::internal().caused_by(e)),
         Err(e) => Err(e.into()),
+    }
+}
+
+pub struct CreateUploadMediaInput {
+    ext: String,
+    described: Described,
+    bucket: Option<String>,
+}
+
+impl FromParams<'_> for CreateUploadMediaInput {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        let file: FileInfo =
+            json_param(params, "FileInfo")?.ok_or_else(|| ApiError::missing("FileInfo"))?;
+        let ext = check_ext(&file.ext, "FileInfo")?;
+        let media_type = match file.file_type.to_ascii_lowercase().as_str() {
+            "video" => Some(MediaType::Video),
+            "audio" => Some(MediaType::Audio),
+            "image" => Some(MediaType::Image),
+            "text" => Some(MediaType::Text),
+            "other" => None,
+            _ => {
+                return Err(ApiError::invalid(
+                    "FileInfo",
+                    "Type must be video, image, audio, text or other.",
+                ));
+            }
+        };
+        let meta: MediaMetaData = json_param(params, "MediaMetaData")?.unwrap_or_default();
+        let described = Described {
+            title: meta
+                .title
+                .clone()
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or_else(|| file.name.clone()),
+            media_type,
+            meta,
+            user_data: params.non_empty("UserData")?.map(str::to_string),
+        };
+        Ok(CreateUploadMediaInput {
+            ext,
+            described,
+            bucket: target_bucket(params)?,
+        })
     }
 }
 
 pub async fn create(
     ctx: &Ctx,
     caller: &Caller,
-    params: &Params,
+    input: CreateUploadMediaInput,
 ) -> Result<CreateUploadMediaBody, ApiError> {
-    let file: FileInfo =
-        json_param(params, "FileInfo")?.ok_or_else(|| ApiError::missing("FileInfo"))?;
-    let ext = check_ext(&file.ext, "FileInfo")?;
-    let media_type = match file.file_type.to_ascii_lowercase().as_str() {
-        "video" => Some(MediaType::Video),
-        "audio" => Some(MediaType::Audio),
-        "image" => Some(MediaType::Image),
-        "text" => Some(MediaType::Text),
-        "other" => None,
-        _ => {
-            return Err(ApiError::invalid(
-                "FileInfo",
-                "Type must be video, image, audio, text or other.",
-            ));
-        }
-    };
-    let meta: MediaMetaData = json_param(params, "MediaMetaData")?.unwrap_or_default();
-    let described = Described {
-        title: meta
-            .title
-            .clone()
-            .filter(|t| !t.trim().is_empty())
-            .unwrap_or_else(|| file.name.clone()),
-        media_type,
-        meta,
-        user_data: params.non_empty("UserData")?.map(str::to_string),
-    };
-    let bucket = target_bucket(ctx, caller, params).await?;
+    let CreateUploadMediaInput {
+        ext,
+        described,
+        bucket,
+    } = input;
+    let bucket = claim_target(ctx, caller, bucket).await?;
     let (media, key, url) = pending_media(ctx, caller, &bucket, &ext, described).await?;
     let (upload_address, upload_auth) = issue(ctx, caller, &media.media_id, &bucket, &key).await?;
     Ok(CreateUploadMediaBody {
@@ -365,12 +385,24 @@ pub async fn create(
 }
 
 /// A new credential for the same address (also how a file is overwritten under its MediaId).
+pub struct RefreshUploadMediaInput<'a> {
+    media_id: &'a str,
+}
+
+impl<'a> FromParams<'a> for RefreshUploadMediaInput<'a> {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError> {
+        Ok(RefreshUploadMediaInput {
+            media_id: params.required("MediaId")?,
+        })
+    }
+}
+
 pub async fn refresh(
     ctx: &Ctx,
     caller: &Caller,
-    params: &Params,
+    input: RefreshUploadMediaInput<'_>,
 ) -> Result<RefreshUploadMediaBody, ApiError> {
-    let media_id = params.required("MediaId")?;
+    let media_id = input.media_id;
     let not_uploadable = || {
         ApiError::invalid(
             "MediaId",
@@ -479,16 +511,39 @@ fn upload_urls(params: &Params, max: usize) -> Result<Vec<String>, ApiError> {
 }
 
 /// Pulls http(s) URLs (allow-listed hosts only, as for registration) into new media.
+pub struct UploadMediaByUrlInput {
+    urls: Vec<String>,
+    metas: Vec<UrlMetaData>,
+    bucket: Option<String>,
+    user_data: Option<String>,
+}
+
+impl FromParams<'_> for UploadMediaByUrlInput {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        let urls = upload_urls(params, MAX_UPLOAD_URLS)?;
+        if urls.is_empty() {
+            return Err(ApiError::missing("UploadURLs"));
+        }
+        Ok(UploadMediaByUrlInput {
+            urls,
+            metas: json_param(params, "MediaMetaData")?.unwrap_or_default(),
+            bucket: target_bucket(params)?,
+            user_data: params.non_empty("UserData")?.map(str::to_string),
+        })
+    }
+}
+
 pub async fn upload_by_url(
     ctx: &Ctx,
     caller: &Caller,
-    params: &Params,
+    input: UploadMediaByUrlInput,
 ) -> Result<UploadMediaByUrlBody, ApiError> {
-    let urls = upload_urls(params, MAX_UPLOAD_URLS)?;
-    if urls.is_empty() {
-        return Err(ApiError::missing("UploadURLs"));
-    }
-    let mut metas: Vec<UrlMetaData> = json_param(params, "MediaMetaData")?.unwrap_or_default();
+    let UploadMediaByUrlInput {
+        urls,
+        mut metas,
+        bucket,
+        user_data,
+    } = input;
     let mut checked = Vec::with_capacity(urls.len());
     for url in urls {
         match InputLocation::parse(&url, "UploadURLs")? {
@@ -513,8 +568,7 @@ pub async fn upload_by_url(
             .unwrap_or_default();
         checked.push((url, meta));
     }
-    let bucket = target_bucket(ctx, caller, params).await?;
-    let user_data = params.non_empty("UserData")?.map(str::to_string);
+    let bucket = claim_target(ctx, caller, bucket).await?;
     let mut jobs = Vec::with_capacity(checked.len());
     for (url, m) in checked {
         let path = url.split(['?', '#']).next().unwrap_or(&url);
@@ -566,18 +620,31 @@ pub async fn upload_by_url(
     Ok(UploadMediaByUrlBody { upload_jobs: jobs })
 }
 
+/// GetUrlUploadInfos names jobs by JobIds, or else by their UploadURLs.
+pub struct GetUrlUploadInfosInput {
+    values: Vec<String>,
+    by_url: bool,
+}
+
+impl FromParams<'_> for GetUrlUploadInfosInput {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        let (values, by_url) = match params.non_empty("JobIds")? {
+            Some(_) => (params.id_list("JobIds", MAX_INFO_IDS)?, false),
+            None => (upload_urls(params, MAX_INFO_IDS)?, true),
+        };
+        if values.is_empty() {
+            return Err(ApiError::missing("JobIds"));
+        }
+        Ok(GetUrlUploadInfosInput { values, by_url })
+    }
+}
+
 pub async fn url_upload_infos(
     ctx: &Ctx,
     caller: &Caller,
-    params: &Params,
+    input: GetUrlUploadInfosInput,
 ) -> Result<GetUrlUploadInfosBody, ApiError> {
-    let (values, by_url) = match params.non_empty("JobIds")? {
-        Some(_) => (params.id_list("JobIds", MAX_INFO_IDS)?, false),
-        None => (upload_urls(params, MAX_INFO_IDS)?, true),
-    };
-    if values.is_empty() {
-        return Err(ApiError::missing("JobIds"));
-    }
+    let GetUrlUploadInfosInput { values, by_url } = input;
     let jobs = ctx
         .store
         .url_jobs(&caller.account_id, &values, by_url)
@@ -614,123 +681,4 @@ pub async fn url_upload_infos(
             })
             .collect(),
     })
-}
-
-/// Starts the worker that fetches UploadMediaByURL jobs. The queue is the job table, so
-/// jobs a stopped server left unfinished are fetched after the next start.
-pub fn run_url_upload_worker(ctx: Arc<Ctx>) {
-    tokio::spawn(async move {
-        // reqwest's rustls needs a process-wide crypto provider; installing twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let allow = ctx.fetch_allow.clone();
-        let client = reqwest::Client::builder()
-            // Redirects stay within the allow-list.
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                let ok = attempt
-                    .url()
-                    .host_str()
-                    .is_some_and(|h| allow.iter().any(|a| a.eq_ignore_ascii_case(h)));
-                if ok && attempt.previous().len() < 5 {
-                    attempt.follow()
-                } else {
-                    attempt.stop()
-                }
-            }))
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(Duration::from_secs(60))
-            .build();
-        let client = match client {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(error = %e, "no HTTP client: UploadMediaByURL jobs will wait");
-                return;
-            }
-        };
-        loop {
-            match ctx.store.claim_url_job().await {
-                Ok(Some(job)) => fetch_job(&ctx, &client, job).await,
-                Ok(None) => tokio::time::sleep(Duration::from_millis(500)).await,
-                Err(e) => {
-                    tracing::warn!(error = %e, "URL upload queue unavailable");
-                    tokio::time::sleep(Duration::from_secs(2)).await;
-                }
-            }
-        }
-    });
-}
-
-async fn fetch_job(ctx: &Ctx, client: &reqwest::Client, mut job: UrlUploadJob) {
-    let outcome = fetch(ctx, client, &job).await;
-    match outcome {
-        Ok(size) => {
-            job.status = "Success".into();
-            job.file_size = i64::try_from(size).ok();
-        }
-        Err((code, message)) => {
-            tracing::info!(job_id = %job.job_id, %code, %message, "URL upload failed");
-            job.status = "Failed".into();
-            job.error_code = Some(code.into());
-            job.error_message = Some(message);
-            // Let the probe settle the media (PrepareFail: there is no file).
-            if let Err(e) = ctx
-                .store
-                .finish_pending_uploads(&job.bucket, &job.object_key)
-                .await
-            {
-                tracing::warn!(error = %e, "could not release a failed upload's media");
-            }
-            ctx.probe_wakeup.notify_one();
-        }
-    }
-    job.complete_time = Some(now_micros());
-    if let Err(e) = ctx.store.finish_url_job(&job).await {
-        tracing::warn!(job_id = %job.job_id, error = %e, "could not store a URL upload's outcome");
-    }
-    let url = file_url(ctx, &job.bucket, &job.object_key);
-    if let Err(e) = callbacks::url_uploaded(ctx, &job, &url).await {
-        tracing::warn!(job_id = %job.job_id, error = %e, "could not queue an upload callback");
-    }
-}
-
-async fn fetch(
-    ctx: &Ctx,
-    client: &reqwest::Client,
-    job: &UrlUploadJob,
-) -> Result<u64, (&'static str, String)> {
-    match InputLocation::parse(&job.source_url, "UploadURLs") {
-        Ok(InputLocation::Remote { host, .. }) if ctx.fetch_allow.contains(&host) => {}
-        _ => {
-            return Err((
-                "FetchNotAllowed",
-                "The URL's host is no longer allow-listed.".into(),
-            ));
-        }
-    }
-    let response = client
-        .get(&job.source_url)
-        .send()
-        .await
-        .map_err(|e| ("FetchFailed", e.to_string()))?;
-    if !response.status().is_success() {
-        return Err((
-            "FetchFailed",
-            format!("The URL answered HTTP {}.", response.status()),
-        ));
-    }
-    let chunks = futures_util::stream::unfold(Some(response), |state| async move {
-        let mut response = state?;
-        match response.chunk().await {
-            Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
-            Ok(None) => None,
-            Err(e) => Some((Err(e), None)),
-        }
-    });
-    crate::oss::put_object(
-        ctx,
-        &job.bucket,
-        &job.object_key,
-        axum::body::Body::from_stream(chunks),
-    )
-    .await
-    .map_err(|e| ("FetchFailed", e.message))
 }

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod category;
 pub mod job;
+pub mod material;
 pub mod media;
 pub mod project;
 pub mod template;

@@ -1,9 +1,12 @@
-//! Background work: render workers that run producing jobs, and the callback deliverer.
-//! Each is a [`Worker`] run by [`spawn`]: it works while there is work, then waits for a
-//! wake-up, and stops when the shutdown signal is raised.
+//! Background work: probe workers, render workers that run producing jobs, the callback
+//! deliverer, the URL upload worker and the project-count compactor. Each is a [`Worker`]
+//! run by [`Workers::spawn`]: it works while there is work, then waits for a wake-up, and
+//! stops at a safe point when the shutdown signal is raised ([`Workers::stop`]).
 
 pub mod callbacks;
+mod probe;
 mod render;
+mod url_upload;
 
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -14,10 +17,15 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::actions::Ctx;
+use crate::store::Store;
 
+pub use probe::ProbeWorker;
 pub use render::RenderWorker;
+pub use url_upload::UrlUploadWorker;
 
 /// What a worker found to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,49 +47,129 @@ pub trait Worker: Send + 'static {
     async fn wait_for_work(&mut self) -> WorkerState;
 }
 
-/// Runs a worker until it is done or `must_exit` turns true.
-pub fn spawn(mut worker: impl Worker, mut must_exit: watch::Receiver<bool>) {
-    tokio::spawn(async move {
-        let name = worker.name();
-        loop {
-            if *must_exit.borrow() {
-                break;
+/// Runs `worker` until it is done or `must_exit` turns true; its log lines carry its name.
+async fn run(mut worker: impl Worker, mut must_exit: watch::Receiver<bool>) {
+    loop {
+        if *must_exit.borrow() {
+            break;
+        }
+        let state = match worker.work(&mut must_exit).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "worker error; retrying shortly");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                WorkerState::Busy
             }
-            let state = match worker.work(&mut must_exit).await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(worker = %name, error = %e, "worker error; retrying shortly");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    WorkerState::Busy
-                }
-            };
-            match state {
-                WorkerState::Busy => {}
-                WorkerState::Done => break,
-                WorkerState::Idle => {
-                    tokio::select! {
-                        s = worker.wait_for_work() => if s == WorkerState::Done { break },
-                        _ = must_exit.changed() => {}
-                    }
+        };
+        match state {
+            WorkerState::Busy => {}
+            WorkerState::Done => break,
+            WorkerState::Idle => {
+                tokio::select! {
+                    s = worker.wait_for_work() => if s == WorkerState::Done { break },
+                    _ = must_exit.changed() => {}
                 }
             }
         }
-        tracing::debug!(worker = %name, "worker stopped");
-    });
+    }
+    tracing::debug!("worker stopped");
 }
 
-/// Starts `render_workers` render workers and the callback deliverer; they stop when
-/// `must_exit` turns true.
-pub fn start(ctx: Arc<Ctx>, render_workers: usize, must_exit: watch::Receiver<bool>) {
-    LazyLock::force(&STARTED);
-    let server_id = crate::domain::new_id();
-    for i in 0..render_workers.max(1) {
-        spawn(
-            RenderWorker::new(ctx.clone(), format!("{server_id}-{i}")),
-            must_exit.clone(),
-        );
+/// The server's workers and their shared shutdown signal.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    running: JoinSet<()>,
+}
+
+impl Default for Workers {
+    fn default() -> Self {
+        Workers {
+            stop: watch::channel(false).0,
+            running: JoinSet::new(),
+        }
     }
-    spawn(callbacks::Deliverer::new(ctx), must_exit);
+}
+
+impl Workers {
+    pub fn spawn(&mut self, worker: impl Worker) {
+        let span = tracing::info_span!("worker", worker = %worker.name());
+        self.running
+            .spawn(run(worker, self.stop.subscribe()).instrument(span));
+    }
+
+    /// Raises the shutdown signal and waits until every worker has stopped at a safe point
+    /// (between two units of work, or where its `work` watches the signal), at most
+    /// `deadline`. Workers still busy then are dropped: their claims lapse with their
+    /// leases, and what they did not finish runs again after the next start.
+    pub async fn stop(mut self, deadline: Duration) {
+        let _ = self.stop.send(true);
+        let all = async { while self.running.join_next().await.is_some() {} };
+        if tokio::time::timeout(deadline, all).await.is_err() {
+            tracing::warn!(
+                still_running = self.running.len(),
+                "workers did not stop in time; their work runs again after the next start"
+            );
+        }
+    }
+}
+
+/// How many of each worker a server runs.
+pub struct WorkerCounts {
+    pub probe: usize,
+    pub render: usize,
+}
+
+/// Starts the server's workers: probes, renders, the callback deliverer, the URL upload
+/// worker and the project-count compactor.
+pub fn start(ctx: Arc<Ctx>, counts: WorkerCounts) -> Workers {
+    LazyLock::force(&STARTED);
+    let mut workers = Workers::default();
+    workers.spawn(CountCompactor {
+        store: ctx.store.clone(),
+    });
+    // Each server's probe leases carry its own random owner name.
+    let probe_owner: Arc<str> = hex::encode(rand::random::<[u8; 8]>()).into();
+    for _ in 0..counts.probe {
+        workers.spawn(ProbeWorker::new(ctx.clone(), probe_owner.clone()));
+    }
+    let server_id = crate::domain::new_id();
+    for i in 0..counts.render.max(1) {
+        workers.spawn(RenderWorker::new(ctx.clone(), format!("{server_id}-{i}")));
+    }
+    workers.spawn(callbacks::Deliverer::new(ctx.clone()));
+    match UrlUploadWorker::new(ctx) {
+        Ok(w) => workers.spawn(w),
+        Err(e) => tracing::error!(
+            error = %crate::protocol::error::chain(&e),
+            "no HTTP client: UploadMediaByURL jobs will wait"
+        ),
+    }
+    workers
+}
+
+/// Keeps the store's project count rows few (see `Store::compact_counts`): at once, then
+/// every few seconds. Counts are exact either way, so serving does not wait for it.
+struct CountCompactor {
+    store: Arc<dyn Store>,
+}
+
+#[async_trait]
+impl Worker for CountCompactor {
+    fn name(&self) -> String {
+        "count-compactor".into()
+    }
+
+    async fn work(&mut self, _: &mut watch::Receiver<bool>) -> Result<WorkerState, String> {
+        if let Err(e) = self.store.compact_counts().await {
+            tracing::warn!(error = %e, "folding project counts failed; retrying later");
+        }
+        Ok(WorkerState::Idle)
+    }
+
+    async fn wait_for_work(&mut self) -> WorkerState {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        WorkerState::Busy
+    }
 }
 
 /// When this server started its workers: scratch files older than that are a past run's.

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use super::{METRICS, StatusLabel, Worker, WorkerState, callbacks};
 use crate::actions::Ctx;
-use crate::actions::jobs::{Sources, job_sources};
+use crate::actions::lookup::{Sources, job_sources};
 use crate::domain::job::{Job, JobOutcome};
 use crate::domain::media::{self, MediaInfo, MediaSource, MediaType};
 use crate::domain::now_micros;
@@ -91,7 +91,7 @@ impl RenderWorker {
         };
         let sources = match job_sources(&self.ctx, &job, &timeline)
             .await
-            .map_err(|e| e.message)?
+            .map_err(|e| crate::protocol::error::chain(&e))?
         {
             Sources::Ready(s) => s,
             Sources::Waiting => {

@@ -1,5 +1,7 @@
 //! The one place where vendor error codes meet HTTP statuses.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 macro_rules! error_codes {
@@ -41,13 +43,26 @@ error_codes! {
     InternalError => ("InternalError", 500),
 }
 
+/// What caused an error on our side (a store or serialisation failure): logged with the
+/// request, never answered.
+pub type Source = Arc<dyn std::error::Error + Send + Sync>;
+
 /// An error answered to the client. Built only through the constructors below so that
 /// messages keep the vendor's wording and name the offending parameter.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     pub code: ErrorCode,
     pub status: u16,
     pub message: String,
+    /// The failure behind it, for the log line of the request it ends.
+    pub source: Option<Source>,
+}
+
+/// Errors are equal when the client sees the same answer.
+impl PartialEq for ApiError {
+    fn eq(&self, other: &Self) -> bool {
+        (self.code, self.status, &self.message) == (other.code, other.status, &other.message)
+    }
 }
 
 impl ApiError {
@@ -56,7 +71,14 @@ impl ApiError {
             code,
             status: code.status(),
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// Keeps `source` as the cause (logged, not answered).
+    pub fn caused_by(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
     }
 
     pub fn missing(param: &str) -> Self {
@@ -117,7 +139,29 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-impl std::error::Error for ApiError {}
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// An error with its `source` chain, for logs: `outer: inner: innermost`.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        // Wrappers often repeat their source's text; say it once.
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = inner.source();
+    }
+    out
+}
 
 /// The vendor's error body (decisions.md: JSON always).
 #[derive(Debug, Serialize)]
@@ -164,6 +208,14 @@ mod tests {
             e.message
                 .starts_with("The specified parameter \"PageSize\" is not valid.")
         );
+        let io = std::io::Error::other("disk on fire");
+        let e = ApiError::internal().caused_by(io);
+        assert_eq!(
+            e,
+            ApiError::internal(),
+            "the source is not part of the answer"
+        );
+        assert!(chain(&e).ends_with(": disk on fire"), "{}", chain(&e));
         let big = ApiError::body_too_large(10);
         assert_eq!((big.status, big.code), (413, ErrorCode::InvalidParameter));
     }

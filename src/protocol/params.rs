@@ -23,6 +23,12 @@ const COMMON: &[&str] = &[
     "RegionId",
 ];
 
+/// An action's typed input, parsed from the request's parameters once, before the action
+/// runs; errors name the parameter. It may borrow from the parameters.
+pub trait FromParams<'a>: Sized {
+    fn from_params(params: &'a Params) -> Result<Self, ApiError>;
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct Params {
     values: HashMap<String, String>,
@@ -165,6 +171,13 @@ impl Params {
             .map(|s| s.parse().map_err(|e| ApiError::invalid(name, e)))
             .collect::<Result<Vec<T>, _>>()
             .map(Some)
+    }
+}
+
+/// Actions without parameters of their own.
+impl FromParams<'_> for () {
+    fn from_params(_: &Params) -> Result<Self, ApiError> {
+        Ok(())
     }
 }
 

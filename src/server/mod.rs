@@ -27,13 +27,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt;
 use time::OffsetDateTime;
+use tracing::Instrument;
 
 use axum::extract::{Path, Query};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
 use self::metrics::{ActionLabel, Metrics, RequestLabels};
-use crate::actions::{self, Caller, Ctx};
+use crate::actions::{self, Action, Caller, Ctx};
 use crate::domain::media::{check_bucket, check_key};
 use crate::media::probe::ProbeLimits;
 use crate::media::storage::ObjectStorage;
@@ -45,6 +46,10 @@ use crate::store::{Store, StoreError};
 
 /// Accepted clock skew for signed requests, either direction.
 const TIME_WINDOW: time::Duration = time::Duration::minutes(15);
+/// After SIGTERM/SIGINT, how long requests under way may run before the server stops.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(20);
+/// Then how long workers get to reach a safe point.
+const WORKER_STOP_DEADLINE: Duration = Duration::from_secs(5);
 
 pub struct ServerConfig {
     pub listen: SocketAddr,
@@ -160,12 +165,8 @@ pub async fn serve(
             "jobs left mid-render by the last run are queued again"
         );
     }
-    tokio::spawn(compact_counts(store.clone()));
     let ctx = context(store.clone(), &config).await?;
-    actions::run_probe_workers(ctx.clone(), config.probe_workers);
     crate::jobs::warn_missing_tools();
-    let (stop_workers, must_exit) = tokio::sync::watch::channel(false);
-    crate::jobs::start(ctx.clone(), config.render_workers, must_exit);
     let refetch = ctx.store.requeue_url_jobs().await?;
     if refetch > 0 {
         tracing::info!(
@@ -173,7 +174,13 @@ pub async fn serve(
             "URL uploads left unfinished by the last run are queued again"
         );
     }
-    actions::run_url_upload_worker(ctx.clone());
+    let workers = crate::jobs::start(
+        ctx.clone(),
+        crate::jobs::WorkerCounts {
+            probe: config.probe_workers,
+            render: config.render_workers,
+        },
+    );
     crate::oss::sweep(&ctx).await;
     let (listen, tls) = (config.listen, config.tls.clone());
     // Requests signed before the floor are refused; wait it out so that clients with
@@ -193,9 +200,23 @@ pub async fn serve(
             if let Some(hooks) = init_hooks {
                 tokio::spawn(hooks::run(hooks, "http", bound, store));
             }
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
-                .await?;
+            let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+            let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                let _ = stopping.send(true);
+            });
+            // Requests still running at the deadline are dropped with the runtime.
+            let deadline = async {
+                let _ = stopped.wait_for(|s| *s).await;
+                tokio::time::sleep(DRAIN_DEADLINE).await;
+            };
+            tokio::select! {
+                served = std::future::IntoFuture::into_future(serving) => served?,
+                _ = deadline => tracing::warn!(
+                    "requests still running {} s after the shutdown signal are dropped",
+                    DRAIN_DEADLINE.as_secs()
+                ),
+            }
         }
         Some((cert, key)) => {
             let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
@@ -211,7 +232,7 @@ pub async fn serve(
             let stopper = handle.clone();
             tokio::spawn(async move {
                 shutdown_signal().await;
-                stopper.graceful_shutdown(Some(Duration::from_secs(30)));
+                stopper.graceful_shutdown(Some(DRAIN_DEADLINE));
             });
             tracing::info!(address = %listen, "listening (https)");
             if let Some(hooks) = init_hooks {
@@ -224,9 +245,10 @@ pub async fn serve(
                 .map_err(|e| cannot_listen(listen, e))?;
         }
     }
-    // Render workers hand their jobs back to the queue.
-    let _ = stop_workers.send(true);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // No request is running any more: stop the workers at a safe point (render workers
+    // hand their jobs back to the queue).
+    workers.stop(WORKER_STOP_DEADLINE).await;
+    tracing::info!("stopped");
     Ok(())
 }
 
@@ -235,18 +257,6 @@ fn cannot_listen(listen: SocketAddr, e: std::io::Error) -> String {
         "cannot listen on {listen}: {e}. Is another server using that port? Choose another \
          with --listen (OPENICE_LISTEN)."
     )
-}
-
-/// Keeps the store's project count rows few (see `Store::compact_counts`): at once, then
-/// every few seconds. Counts are exact either way, so serving does not wait for it.
-async fn compact_counts(store: Arc<dyn Store>) {
-    const EVERY: Duration = Duration::from_secs(5);
-    loop {
-        if let Err(e) = store.compact_counts().await {
-            tracing::warn!(error = %e, "folding project counts failed; retrying later");
-        }
-        tokio::time::sleep(EVERY).await;
-    }
 }
 
 /// OSS requests are recognised before any other rule (`oss::is_oss`) and served by the
@@ -308,6 +318,13 @@ async fn render_metrics(State(app): State<Arc<App>>) -> Response {
 async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
     let started = Instant::now();
     let request_id = new_request_id();
+    // Every line logged while serving the request carries its RequestId, action and account.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        action = tracing::field::Empty,
+        account = tracing::field::Empty,
+    );
     // Shed load at once rather than queue without bound (answered, logged and counted below).
     let permit = app.in_flight.clone().try_acquire_owned().ok();
     app.metrics.in_flight.inc();
@@ -318,8 +335,7 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
         .and_then(|h| h.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let mut action = String::new();
-    let mut account = String::new();
+    let mut action: Option<Action> = None;
     let result = async {
         if permit.is_none() || app.bytes.over() {
             return Err(ApiError::unavailable());
@@ -358,44 +374,35 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
             body: &body,
         };
         let rpc = request::parse(&http)?;
-        action.clone_from(&rpc.action);
+        tracing::Span::current().record("action", rpc.action.as_str());
+        // The action is parsed here, once; unknown names are refused after authentication.
+        action = Action::parse(&rpc.action);
         let caller = authenticate(&app, &rpc, format!("{}://{host}", app.scheme)).await?;
-        account.clone_from(&caller.account_id);
+        tracing::Span::current().record("account", caller.account_id.as_str());
         request::check_version(&rpc.version)?;
-        if actions::known(&rpc.action).is_none() {
+        let Some(known) = action else {
             return Err(actions::unknown_action(&rpc.action));
-        }
-        if !app.quotas.allow(&caller.account_id, &rpc.action) {
+        };
+        if !app.quotas.allow(&caller.account_id, known) {
             return Err(ApiError::new(
                 ErrorCode::ThrottlingUser,
                 "Request was denied due to user flow control.",
             ));
         }
-        let bytes =
-            actions::dispatch(&app.ctx, &caller, &rpc.action, &rpc.params, &request_id).await?;
+        let bytes = actions::dispatch(&app.ctx, &caller, known, &rpc.params, &request_id).await?;
         let mut held = caller.budget.take();
         held.push(app.bytes.reserve(bytes.len() as u64));
         Ok((bytes, held))
     }
+    .instrument(span.clone())
     .await;
 
-    let (status, code, response) = match result {
-        Ok((bytes, held)) => {
-            let mut response = json_response(200, &request_id, bytes);
-            if held.iter().any(|r| r.counted()) {
-                let body = std::mem::take(response.body_mut());
-                *response.body_mut() = Body::new(HeldBody { body, _held: held });
-            }
-            (200, "", response)
-        }
-        Err(e) => (
-            e.status,
-            e.code.as_str(),
-            error_response(&e, &request_id, &host),
-        ),
-    };
     app.metrics.in_flight.dec();
-    let metric_action = actions::known(&action).unwrap_or("unknown");
+    let (status, code) = match &result {
+        Ok(_) => (200, ""),
+        Err(e) => (e.status, e.code.as_str()),
+    };
+    let metric_action = action.map_or("unknown", Action::as_str);
     app.metrics
         .requests
         .get_or_create(&RequestLabels {
@@ -409,16 +416,37 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
             action: metric_action,
         })
         .observe(started.elapsed().as_secs_f64());
-    tracing::info!(
-        request_id = %request_id,
-        action = %action,
-        account = %account,
-        status,
-        code,
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
-    response
+    log_request(&span, status, code, started, result.as_ref().err());
+    match result {
+        Ok((bytes, held)) => {
+            let mut response = json_response(200, &request_id, bytes);
+            if held.iter().any(|r| r.counted()) {
+                let body = std::mem::take(response.body_mut());
+                *response.body_mut() = Body::new(HeldBody { body, _held: held });
+            }
+            response
+        }
+        Err(e) => error_response(&e, &request_id, &host),
+    }
+}
+
+/// The one log line of a request, in its span. An error of ours (5xx) is logged here, where
+/// it leaves, at `error` with its source chain.
+fn log_request(
+    span: &tracing::Span,
+    status: u16,
+    code: &str,
+    started: Instant,
+    error: Option<&ApiError>,
+) {
+    let micros = started.elapsed().as_micros() as u64;
+    span.in_scope(|| match error {
+        Some(e) if status >= 500 => {
+            let error = crate::protocol::error::chain(e);
+            tracing::error!(status, code, micros, %error, "request failed");
+        }
+        _ => tracing::info!(status, code, micros, "request"),
+    });
 }
 
 fn json_response(status: u16, request_id: &str, bytes: Vec<u8>) -> Response {
