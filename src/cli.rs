@@ -151,6 +151,14 @@ struct ServeArgs {
     /// Requests served at once; more are answered 503 ServiceUnavailable.
     #[arg(long, env = "OPENICE_MAX_IN_FLIGHT", default_value_t = 1024)]
     max_in_flight: usize,
+    /// Request and response body bytes held at once; past it, requests are answered 503
+    /// ServiceUnavailable at once.
+    #[arg(long, env = "OPENICE_MAX_BYTES_IN_FLIGHT", default_value_t = 1024 * 1024 * 1024)]
+    max_bytes_in_flight: u64,
+    /// Largest response body one request may produce; a search page past it is refused
+    /// (InvalidParameter, PageSize).
+    #[arg(long, env = "OPENICE_MAX_RESPONSE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    max_response_bytes: u64,
     /// Per-account request-rate quota, ACTION=QPS (`*` for every action); repeatable.
     #[arg(long = "quota", env = "OPENICE_QUOTAS", value_delimiter = ',')]
     quotas: Vec<String>,
@@ -307,6 +315,8 @@ async fn serve(args: ServeArgs) -> CliResult {
         max_body_bytes: args.max_body_bytes,
         max_nonces: args.max_nonces,
         max_in_flight: args.max_in_flight,
+        max_bytes_in_flight: args.max_bytes_in_flight,
+        max_response_bytes: args.max_response_bytes,
         quotas: server::Quotas::parse(&args.quotas)?,
         tls: args.tls_cert.zip(args.tls_key),
         init_hooks,

@@ -481,3 +481,87 @@ async fn a_dead_servers_probe_is_taken_over_after_its_lease() {
     })
     .await;
 }
+
+/// Searches over projects holding large timelines, from 64 connections, under a small byte
+/// budget: a page too large for one response is refused naming PageSize, searches past the
+/// total budget get 503 at once, every answered page is whole, and the server's peak RSS
+/// stays near the budget. (Without the budget each search held its page three times over:
+/// 64 × ~40 MiB.)
+#[tokio::test]
+async fn searches_of_large_timelines_stay_within_the_byte_budget() {
+    for_each_backend(|b| async move {
+        const MIB: u64 = 1024 * 1024;
+        let mut options = ServerOptions::new(b);
+        options.extra_args = vec![
+            "--max-bytes-in-flight".into(),
+            (64 * MIB).to_string(),
+            "--max-response-bytes".into(),
+            (16 * MIB).to_string(),
+        ];
+        let s = options.spawn().await;
+        // ~2 MiB of timeline per project (kept as sent, white space included).
+        let timeline = format!(
+            r#"{{"VideoTracks":[{{"VideoTrackClips":[{{"MediaURL":"https://example.com/a.mp4","Out":1}}]}}]{}}}"#,
+            " ".repeat(2 << 20)
+        );
+        for i in 0..16 {
+            s.ok(
+                "CreateEditingProject",
+                &[("Title", &format!("big {i}")), ("Timeline", &timeline)],
+            )
+            .await;
+        }
+
+        let too_big = s
+            .call("SearchEditingProject", &[("PageSize", "8")], &s.key())
+            .await;
+        too_big.err(400, "InvalidParameter");
+        assert!(too_big.message().contains("PageSize"), "{}", too_big.message());
+
+        // Peak RSS from here on (clear_refs 5 resets VmHWM; without it the peak so far counts).
+        let pid = s.pid();
+        let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+        let before = proc_status_kib(pid, "VmHWM:");
+        let key = s.key();
+        let searches = (0..64).map(|i| {
+            let (s, key) = (&s, &key);
+            async move {
+                let mut answers = Vec::new();
+                for round in 0..3 {
+                    let page = ((i + round) % 2 + 1).to_string();
+                    let params = [("PageSize", "6"), ("PageNo", page.as_str())];
+                    answers.push(s.call("SearchEditingProject", &params, key).await);
+                }
+                answers
+            }
+        });
+        let answers: Vec<Resp> = futures_util::future::join_all(searches)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        let peak = proc_status_kib(pid, "VmHWM:");
+        let (mut served, mut shed) = (0, 0);
+        for a in &answers {
+            if a.status == 503 {
+                a.err(503, "ServiceUnavailable");
+                shed += 1;
+                continue;
+            }
+            let list = a.ok()["ProjectList"].as_array().unwrap();
+            assert_eq!(list.len(), 6);
+            for p in list {
+                assert_eq!(p["Timeline"].as_str().unwrap().len(), timeline.len());
+            }
+            served += 1;
+        }
+        assert!(served > 0 && shed > 0, "served {served}, shed {shed}");
+        let grown_mib = peak.saturating_sub(before) / 1024;
+        assert!(
+            grown_mib < 400,
+            "peak RSS grew {grown_mib} MiB under a 64 MiB budget ({served} served, {shed} shed)"
+        );
+        eprintln!("{b:?}: peak RSS +{grown_mib} MiB, {served} served, {shed} shed");
+    })
+    .await;
+}

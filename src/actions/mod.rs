@@ -49,6 +49,8 @@ pub struct Caller {
     pub account_id: String,
     /// `scheme://host` the caller reached openice at, for the URLs it answers.
     pub base_url: String,
+    /// The bytes this request may answer with, and what it reserved before loading.
+    pub budget: crate::protocol::budget::ResponseBudget,
 }
 
 /// Every action openice implements, by its vendor name.

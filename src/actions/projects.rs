@@ -448,6 +448,7 @@ fn query_filters(params: &Params) -> Result<ProjectQuery, ApiError> {
         keyword: None,
         ascending,
         page: Page::default(),
+        timelines: false,
     };
     if let (Some(start), Some(end)) = (query.start_time, query.end_time)
         && start > end
@@ -504,6 +505,8 @@ pub async fn search(
     let page_size = params.int_in("PageSize", 1..=100)?.unwrap_or(10) as u32;
     let page_no = params.int_in("PageNo", 1..=1_000_000)?.unwrap_or(1) as u32;
     query.page = Page::Number { page_no, page_size };
+    query.timelines = true;
+    reserve_timelines(ctx, caller, &query, page_size).await?;
     let page = ctx
         .store
         .search_projects(&caller.account_id, &query)
@@ -515,6 +518,36 @@ pub async fn search(
         Some(page.total),
         None,
     ))
+}
+
+/// Refuses a search page whose timelines would answer more than one response may hold
+/// (400, naming `PageSize`: the same PageNo with a smaller PageSize still addresses the same
+/// projects' neighbourhood), and reserves what loading and answering the page will hold in
+/// memory (503 at once when the server's byte budget has no room).
+async fn reserve_timelines(
+    ctx: &Ctx,
+    caller: &Caller,
+    query: &ProjectQuery,
+    page_size: u32,
+) -> Result<(), ApiError> {
+    let loaded = ctx
+        .store
+        .search_projects_bytes(&caller.account_id, query)
+        .await?;
+    // In the response the timeline is a JSON string: its quotes come escaped, and every
+    // project brings its other fields.
+    let answered = loaded + loaded / 4 + u64::from(page_size) * 2048;
+    let limit = caller.budget.max_response_bytes;
+    if answered > limit {
+        return Err(ApiError::invalid(
+            "PageSize",
+            format!(
+                "A page of {page_size} projects would answer about {answered} bytes, more than \
+                 the {limit} bytes one response may hold; use a smaller PageSize."
+            ),
+        ));
+    }
+    caller.budget.reserve(loaded + answered)
 }
 
 pub async fn list(

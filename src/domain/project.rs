@@ -305,6 +305,9 @@ pub struct ProjectQuery {
     pub keyword: Option<String>,
     pub ascending: bool,
     pub page: Page,
+    /// Load each project's `Timeline` and `ClipsParam` (Search answers the timeline; List
+    /// answers neither, so it does not load them).
+    pub timelines: bool,
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The wire protocol: request parsing, signatures, replay protection, error bodies.
 //! Pure: no storage, no async runtime.
 
+pub mod budget;
 pub mod error;
 pub mod nonce;
 pub mod params;

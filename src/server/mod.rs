@@ -37,6 +37,7 @@ use crate::actions::{self, Caller, Ctx};
 use crate::domain::media::{check_bucket, check_key};
 use crate::media::probe::ProbeLimits;
 use crate::media::storage::ObjectStorage;
+use crate::protocol::budget::{ByteBudget, Reservation, ResponseBudget};
 use crate::protocol::error::{ApiError, ErrorBody};
 use crate::protocol::request::{self, HttpParts};
 use crate::protocol::{error::ErrorCode, new_request_id};
@@ -54,6 +55,10 @@ pub struct ServerConfig {
     /// Concurrent renders (`--render-workers`).
     pub render_workers: usize,
     pub max_body_bytes: usize,
+    /// Request and response body bytes held at once (`--max-bytes-in-flight`).
+    pub max_bytes_in_flight: u64,
+    /// Largest response body one request may produce (`--max-response-bytes`).
+    pub max_response_bytes: u64,
     /// Bound on remembered nonces (about 16 bytes each).
     pub max_nonces: usize,
     pub tls: Option<(PathBuf, PathBuf)>,
@@ -74,6 +79,8 @@ struct App {
     metrics: Metrics,
     quotas: Quotas,
     in_flight: Arc<tokio::sync::Semaphore>,
+    bytes: Arc<ByteBudget>,
+    max_response_bytes: u64,
     keys: keys::KeyCache,
     oss_domain: Option<String>,
 }
@@ -110,6 +117,8 @@ fn router(ctx: Arc<Ctx>, config: ServerConfig, replay: replay::ReplayGuard) -> R
         metrics: Metrics::new(),
         quotas: config.quotas,
         in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
+        bytes: ByteBudget::new(config.max_bytes_in_flight),
+        max_response_bytes: config.max_response_bytes,
         keys: keys::KeyCache::default(),
         oss_domain: config.oss_domain,
     });
@@ -313,12 +322,18 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
     let mut action = String::new();
     let mut account = String::new();
     let result = async {
-        if permit.is_none() {
+        if permit.is_none() || app.bytes.over() {
             return Err(ApiError::unavailable());
         }
         if parts.uri.path() != "/" {
             return Err(actions::unknown_action(parts.uri.path()));
         }
+        // The body is counted before it is read: its declared length, or the most it may be.
+        let declared = content_length(&parts.headers).unwrap_or(app.max_body_bytes as u64);
+        let _request_bytes = app
+            .bytes
+            .try_reserve(declared.min(app.max_body_bytes as u64))
+            .ok_or_else(ApiError::unavailable)?;
         let body = read_body(body, &parts.headers, app.max_body_bytes).await?;
         let headers: Vec<(String, String)> = parts
             .headers
@@ -351,12 +366,23 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
                 "Request was denied due to user flow control.",
             ));
         }
-        actions::dispatch(&app.ctx, &caller, &rpc.action, &rpc.params, &request_id).await
+        let bytes =
+            actions::dispatch(&app.ctx, &caller, &rpc.action, &rpc.params, &request_id).await?;
+        let mut held = caller.budget.take();
+        held.push(app.bytes.reserve(bytes.len() as u64));
+        Ok((bytes, held))
     }
     .await;
 
     let (status, code, response) = match result {
-        Ok(bytes) => (200, "", json_response(200, &request_id, bytes)),
+        Ok((bytes, held)) => {
+            let mut response = json_response(200, &request_id, bytes);
+            if held.iter().any(|r| r.counted()) {
+                let body = std::mem::take(response.body_mut());
+                *response.body_mut() = Body::new(HeldBody { body, _held: held });
+            }
+            (200, "", response)
+        }
         Err(e) => (
             e.status,
             e.code.as_str(),
@@ -405,15 +431,45 @@ fn json_response(status: u16, request_id: &str, bytes: Vec<u8>) -> Response {
     response
 }
 
+fn content_length(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// A response body that keeps its bytes counted in the budget until it is sent (or dropped).
+struct HeldBody {
+    body: Body,
+    _held: Vec<Reservation>,
+}
+
+impl http_body::Body for HeldBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 async fn read_body(
     body: Body,
     headers: &axum::http::HeaderMap,
     limit: usize,
 ) -> Result<Bytes, ApiError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = content_length(headers);
     if declared.is_some_and(|n| n > limit as u64) {
         drain(body).await;
         return Err(ApiError::body_too_large(limit));
@@ -499,6 +555,7 @@ async fn authenticate(
     Ok(Caller {
         account_id: key.account_id,
         base_url,
+        budget: ResponseBudget::new(app.bytes.clone(), app.max_response_bytes),
     })
 }
 

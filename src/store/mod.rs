@@ -129,6 +129,9 @@ pub trait Store: JobStore + oss::UploadStore + Send + Sync + 'static {
         account_id: &str,
         query: &ProjectQuery,
     ) -> StoreResult<Paged<EditingProject>>;
+    /// Bytes of `Timeline` and `ClipsParam` on the page `q` selects, read without loading
+    /// them, so that a page too large to answer is refused before it is loaded.
+    async fn search_projects_bytes(&self, account_id: &str, q: &ProjectQuery) -> StoreResult<u64>;
 
     /// The bucket's owner, making `account_id` the owner if the bucket has none yet.
     async fn claim_bucket(&self, bucket: &str, account_id: &str) -> StoreResult<String>;
@@ -328,6 +331,16 @@ fn backend(url: Option<&str>, data_dir: &Path) -> StoreResult<Backend> {
 const PROJECT_COLUMNS: &str = "account_id, project_id, title, description, timeline, template_id, \
      clips_param, cover_url, status, create_time, modified_time, duration, create_source, \
      modified_source, template_type, project_type, business_config, business_status";
+
+/// [`PROJECT_COLUMNS`] without the two values that may be megabytes.
+const PROJECT_SUMMARY_COLUMNS: &str = "account_id, project_id, title, description, \
+     NULL AS timeline, template_id, NULL AS clips_param, cover_url, status, create_time, \
+     modified_time, duration, create_source, modified_source, template_type, project_type, \
+     business_config, business_status";
+
+/// What [`PROJECT_COLUMNS`] would load of `timeline` and `clips_param`, in bytes.
+const PROJECT_LOADED_BYTES: &str = "CAST(COALESCE(octet_length(timeline), 0) \
+     + COALESCE(octet_length(clips_param), 0) AS BIGINT)";
 
 const INSERT_PROJECT: &str = "INSERT INTO editing_projects (account_id, project_id, title, \
      description, timeline, template_id, clips_param, cover_url, status, create_time, \
@@ -867,7 +880,13 @@ impl Where {
 
 /// A query that filters on nothing but account, type and status takes its total from the
 /// count rows the backend's triggers keep: `count_sql` is that query up to its `WHERE`.
-fn search_sql(account_id: &str, q: &ProjectQuery, count_sql: &str) -> SearchSql {
+/// `columns` = `None` selects what `q.timelines` asks for.
+fn search_sql(
+    account_id: &str,
+    q: &ProjectQuery,
+    count_sql: &str,
+    columns: Option<&str>,
+) -> SearchSql {
     let text = |s: &str| Bind::Text(s.to_string());
     let mut w = Where {
         sql: String::from("account_id = $1"),
@@ -912,9 +931,14 @@ fn search_sql(account_id: &str, q: &ProjectQuery, count_sql: &str) -> SearchSql 
         && q.template_type.is_none()
         && q.keyword.is_none())
     .then(|| format!("{count_sql}{}", w.sql));
+    let columns = columns.unwrap_or(if q.timelines {
+        PROJECT_COLUMNS
+    } else {
+        PROJECT_SUMMARY_COLUMNS
+    });
     let mut sql = w.paged(
         "editing_projects",
-        PROJECT_COLUMNS,
+        columns,
         "project_id",
         q.ascending,
         &q.page,

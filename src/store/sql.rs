@@ -446,11 +446,27 @@ macro_rules! impl_store {
             }
 
             async fn search_projects(&self, account_id: &str, q: &ProjectQuery) -> StoreResult<Paged<EditingProject>> {
-                let sql = search_sql(account_id, q, PROJECT_COUNT_SQL);
+                let sql = search_sql(account_id, q, PROJECT_COUNT_SQL, None);
                 fetch_paged!(self, sql, ProjectRow, &q.page, |p: &EditingProject| Cursor {
                     create_time: p.create_time,
                     id: p.project_id.clone(),
                 })
+            }
+
+            async fn search_projects_bytes(&self, account_id: &str, q: &ProjectQuery) -> StoreResult<u64> {
+                let sql = search_sql(account_id, q, PROJECT_COUNT_SQL, Some(PROJECT_LOADED_BYTES));
+                let sizes: Vec<(i64,)> = bind_search!(
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql.page.as_str())),
+                    &sql.binds
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                // The page query fetches one row past the page to learn whether more follow.
+                Ok(sizes
+                    .iter()
+                    .take(q.page.limit() as usize)
+                    .map(|(n,)| *n as u64)
+                    .sum())
             }
 
             async fn claim_bucket(&self, bucket: &str, account_id: &str) -> StoreResult<String> {

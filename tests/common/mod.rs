@@ -1243,6 +1243,17 @@ impl Drop for Server {
 // ---------------------------------------------------------------------------------------
 
 /// A timeline with one video clip of `seconds` on the timeline.
+/// A `/proc/PID/status` field in KiB (0 when unreadable).
+pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 pub fn timeline_of(seconds: f64) -> String {
     format!(
         r#"{{"VideoTracks":[{{"VideoTrackClips":[{{"MediaURL":"https://example.com/a.mp4","In":0,"Out":{seconds}}}]}}]}}"#
