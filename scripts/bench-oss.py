@@ -9,11 +9,14 @@ Starts target/release/openice on a free loopback port with a temporary data dir 
 filesystem as the source file), then per run: `cp` the file, PutObject it with oss2
 (`put_object_from_file`), multipart-upload it (`resumable_upload`, 10 MiB parts, 4 threads),
 and download it (`get_object_to_file`). Reports MiB/s (median of the runs), the ratio to `cp`,
-and the server's RSS when idle and its peak (VmHWM) after everything.
+the CPU seconds the client (this process) and the server spent per path, and the server's RSS
+when idle and its peak (VmHWM) after everything. `--no-crc` turns off oss2's client-side CRC-64
+(`enable_crc=False`; on by default in oss2) to show what the client's CRC costs.
 """
 import argparse
 import hashlib
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -42,16 +45,20 @@ def rss_kib(pid, field):
     return 0
 
 
-def timed(fn):
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
+def cpu_seconds(pid):
+    """(client, server) CPU seconds so far: this process and the server process."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    server = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return usage.ru_utime + usage.ru_stime, server
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mib", type=int, default=1024)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--no-crc", action="store_true", help="oss2 enable_crc=False")
     ap.add_argument("--dir", default=os.path.join(ROOT, "target"), help="where the temporary files go")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="bench-oss-", dir=args.dir)
@@ -75,29 +82,43 @@ def main():
                 f.write(hashlib.sha256(str(i).encode()).digest() + block[32:])
         size = os.path.getsize(src)
         idle = rss_kib(server.pid, "VmRSS")
-        bucket = oss2.Bucket(oss2.Auth(KEY_ID, SECRET), f"http://127.0.0.1:{port}", "bench-oss")
+        bucket = oss2.Bucket(oss2.Auth(KEY_ID, SECRET), f"http://127.0.0.1:{port}", "bench-oss",
+                             enable_crc=not args.no_crc)
         results = {"cp": [], "put": [], "multipart": [], "get": []}
+        cpu = {name: [] for name in results}
+
+        def timed(name, fn):
+            c0, s0 = cpu_seconds(server.pid)
+            t = time.perf_counter()
+            fn()
+            results[name].append(time.perf_counter() - t)
+            c1, s1 = cpu_seconds(server.pid)
+            cpu[name].append((c1 - c0, s1 - s0))
+
         for run in range(args.runs):
             dst = os.path.join(work, "copy.bin")
-            results["cp"].append(timed(lambda: (shutil.copyfile(src, dst), os.sync())))
+            timed("cp", lambda: (shutil.copyfile(src, dst), os.sync()))
             os.remove(dst)
-            results["put"].append(timed(lambda: bucket.put_object_from_file("bench/put.bin", src)))
-            results["multipart"].append(timed(lambda: oss2.resumable_upload(
+            timed("put", lambda: bucket.put_object_from_file("bench/put.bin", src))
+            timed("multipart", lambda: oss2.resumable_upload(
                 bucket, "bench/multipart.bin", src, store=oss2.ResumableStore(root=work),
-                multipart_threshold=10 << 20, part_size=10 << 20, num_threads=4)))
-            results["get"].append(timed(lambda: bucket.get_object_to_file("bench/put.bin", dst)))
+                multipart_threshold=10 << 20, part_size=10 << 20, num_threads=4))
+            timed("get", lambda: bucket.get_object_to_file("bench/put.bin", dst))
             os.remove(dst)
         peak = rss_kib(server.pid, "VmHWM")
         mib = size / (1 << 20)
         cp_rate = mib / statistics.median(results["cp"])
-        print(f"object: {mib:.0f} MiB, {args.runs} runs (median)")
-        print("| path | MiB/s | vs cp |")
-        print("|---|---|---|")
+        crc = "off" if args.no_crc else "on"
+        print(f"object: {mib:.0f} MiB, {args.runs} runs (median), oss2 CRC-64 {crc}")
+        print("| path | MiB/s | vs cp | client CPU s | server CPU s |")
+        print("|---|---|---|---|---|")
         for name, label in [("cp", "`cp` + sync (same disk)"), ("put", "oss2 put_object_from_file"),
                             ("multipart", "oss2 resumable_upload (10 MiB parts, 4 threads)"),
                             ("get", "oss2 get_object_to_file")]:
             rate = mib / statistics.median(results[name])
-            print(f"| {label} | {rate:.0f} | {rate / cp_rate:.2f}x |")
+            client = statistics.median(c for c, _ in cpu[name])
+            served = statistics.median(s for _, s in cpu[name])
+            print(f"| {label} | {rate:.0f} | {rate / cp_rate:.2f}x | {client:.2f} | {served:.2f} |")
         print(f"server RSS: idle {idle / 1024:.1f} MiB, peak {peak / 1024:.1f} MiB "
               f"(+{(peak - idle) / 1024:.1f} MiB)")
     finally:

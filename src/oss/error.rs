@@ -50,6 +50,7 @@ oss_codes! {
     FileAlreadyExists => (409, "The object you specified already exists and can not be overwritten."),
     NotImplemented => (501, "A header or query you provided implies functionality that is not implemented."),
     InternalError => (500, "We encountered an internal error. Please try again."),
+    ServiceUnavailable => (503, "The server is serving as many requests as it is allowed to (--max-in-flight). Please retry later."),
 }
 
 /// An OSS error: its code, a message (OSS's unless a more precise one is given) and the

@@ -1,9 +1,12 @@
 //! The little XML OSS needs: escaping for responses, reading the two request bodies it
 //! takes (DeleteMultipleObjects, CompleteMultipartUpload), and OSS's exact date formats.
 
+use axum::body::Body;
 use time::OffsetDateTime;
 use time::format_description::FormatItem;
 use time::macros::format_description;
+
+use super::error::{OssCode, OssError};
 
 /// RFC 1123 with a two-digit day; oss2 accepts `Last-Modified` in no other form.
 const HTTP_DATE: &[FormatItem<'static>] = format_description!(
@@ -52,6 +55,18 @@ fn unescape(s: &str) -> String {
         .replace("&quot;", "\"")
         .replace("&apos;", "'")
         .replace("&amp;", "&")
+}
+
+/// Request bodies that are XML documents (≤1000 keys or parts): bounded.
+pub async fn read_small_body(body: Body) -> Result<String, OssError> {
+    const LIMIT: usize = 2 << 20;
+    let bytes = axum::body::to_bytes(body, LIMIT).await.map_err(|_| {
+        OssError::with_message(
+            OssCode::MalformedXML,
+            "The XML body is too large or could not be read.",
+        )
+    })?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| OssError::new(OssCode::MalformedXML))
 }
 
 /// The text of every `<tag>…</tag>` in `xml`, in order (`<tag/>` gives an empty string).

@@ -82,6 +82,22 @@ impl Metrics {
             "Wall time of successful renders",
             crate::jobs::METRICS.seconds.clone(),
         );
+        let oss = &crate::oss::metrics::METRICS;
+        registry.register(
+            "oss_requests",
+            "OSS API requests by operation and answer code",
+            oss.requests.clone(),
+        );
+        registry.register(
+            "oss_request_duration_seconds",
+            "OSS API request duration by operation, to the end of the response body",
+            oss.duration.clone(),
+        );
+        registry.register(
+            "oss_in_flight_requests",
+            "OSS API requests being served (they share --max-in-flight with the API)",
+            oss.in_flight.clone(),
+        );
         registry.register(
             "store_errors",
             "Failed store operations since start",

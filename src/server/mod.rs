@@ -268,7 +268,8 @@ async fn oss_first(
 ) -> Response {
     let domain = app.oss_domain.as_deref();
     if crate::oss::is_oss(req.uri(), req.headers(), domain) {
-        return crate::oss::handle(app.ctx.clone(), &app.keys, domain, req).await;
+        let in_flight = app.in_flight.clone();
+        return crate::oss::handle(app.ctx.clone(), &app.keys, domain, in_flight, req).await;
     }
     next.run(req).await
 }
