@@ -14,8 +14,8 @@
 //!   `ClipsParam.VideoArray`; `"Sys_Type":"Array"` used as a field value becomes the whole array.
 //!
 //! Choices where the reference is silent (to be mirrored in docs/decisions.md):
-//! * Key order of the Config is kept in the filled Timeline (own ordered tree; serde_json's map
-//!   would sort keys). Duplicate keys: the last value wins, at the first key's position.
+//! * Key order of the Config is kept in the filled Timeline (serde_json's `preserve_order`
+//!   feature). Duplicate keys: the last value wins, at the first key's position.
 //!   Numbers are re-serialized: without serde_json's `float_roundtrip` feature a float with
 //!   more than ~15 significant digits may change in its last bit (times are 4-decimal values).
 //! * A ClipsParam value is inserted as given (any JSON type, `null` included) and is never
@@ -49,9 +49,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-use serde_json::Number;
+use serde_json::{Map, Number, Value};
 
 /// Most array items one [`fill`] may generate (all generators together).
 pub const MAX_GENERATED_ITEMS: usize = 10_000;
@@ -208,9 +206,9 @@ pub fn fill(config: &str, clips_param: &str) -> Result<String, TemplateError> {
 fn fill_limited(config: &str, clips_param: &str, limits: Limits) -> Result<String, TemplateError> {
     let root = parse_root(config)?;
     collect(&root)?;
-    let clips: Node = serde_json::from_str(clips_param)
+    let clips: Value = serde_json::from_str(clips_param)
         .map_err(|e| TemplateError::new(format!("ClipsParam is not valid JSON: {e}")))?;
-    let Node::Object(fields) = &clips else {
+    let Value::Object(fields) = &clips else {
         return Err(TemplateError::new("ClipsParam must be a JSON object"));
     };
     let mut filler = Filler {
@@ -235,167 +233,33 @@ fn fill_limited(config: &str, clips_param: &str, limits: Limits) -> Result<Strin
 /// A ClipsParam skeleton for GetTemplate: `{"<key>": "<default or empty>"}` for every
 /// non-array param (a `NULL` default gives `""`), and `[]` for arrays. Returns JSON text.
 pub fn clips_param_skeleton(params: &[TemplateParam]) -> String {
-    let mut fields: Vec<(String, Node)> = Vec::with_capacity(params.len());
+    let mut fields = Object::with_capacity(params.len());
     for p in params {
-        if fields.iter().any(|(k, _)| *k == p.key) {
+        if fields.contains_key(&p.key) {
             continue;
         }
         let value = match (p.kind, p.default.as_deref()) {
-            (ParamKind::Array, _) => Node::Array(Vec::new()),
-            (_, None | Some("NULL")) => Node::String(String::new()),
-            (_, Some(d)) => Node::String(d.to_owned()),
+            (ParamKind::Array, _) => Value::Array(Vec::new()),
+            (_, None | Some("NULL")) => Value::String(String::new()),
+            (_, Some(d)) => Value::String(d.to_owned()),
         };
-        fields.push((p.key.clone(), value));
+        fields.insert(p.key.clone(), value);
     }
-    serde_json::to_string(&Node::Object(fields)).unwrap_or_else(|_| "{}".to_owned())
+    serde_json::to_string(&fields).unwrap_or_else(|_| "{}".to_owned())
 }
 
-// ---------------------------------------------------------------------------------------------
-// An order-keeping JSON tree.
+/// A JSON object: with serde_json's `preserve_order` feature its keys keep the document's order.
+type Object = Map<String, Value>;
 
-#[derive(Debug, Clone, PartialEq)]
-enum Node {
-    Null,
-    Bool(bool),
-    Number(Number),
-    String(String),
-    Array(Vec<Node>),
-    Object(Vec<(String, Node)>),
+fn is_generator(fields: &Object) -> bool {
+    fields.contains_key(SYS_TYPE)
 }
 
-fn get<'n>(fields: &'n [(String, Node)], key: &str) -> Option<&'n Node> {
-    fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-}
-
-fn is_generator(fields: &[(String, Node)]) -> bool {
-    get(fields, SYS_TYPE).is_some()
-}
-
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(NodeVisitor)
-    }
-}
-
-struct NodeVisitor;
-
-/// Objects up to this many keys look for duplicate keys by scanning; larger ones index them.
-const SCAN_LIMIT: usize = 16;
-
-impl<'de> Visitor<'de> for NodeVisitor {
-    type Value = Node;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Node, E> {
-        Ok(Node::Bool(v))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Node, E> {
-        Ok(Node::Number(v.into()))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node, E> {
-        Ok(Node::Number(v.into()))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
-        Number::from_f64(v)
-            .map(Node::Number)
-            .ok_or_else(|| E::custom("number out of range"))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
-        Ok(Node::String(v.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Node, E> {
-        Ok(Node::String(v))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Node, E> {
-        Ok(Node::Null)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Node, E> {
-        Ok(Node::Null)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
-        Node::deserialize(d)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(item) = seq.next_element::<Node>()? {
-            items.push(item);
-        }
-        Ok(Node::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-        let mut fields: Vec<(String, Node)> = Vec::new();
-        let mut index: Option<HashMap<String, usize>> = None;
-        while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value::<Node>()?;
-            let existing = match &index {
-                Some(ix) => ix.get(&key).copied(),
-                None => fields.iter().position(|(k, _)| *k == key),
-            };
-            if let Some(i) = existing {
-                fields[i].1 = value;
-                continue;
-            }
-            if let Some(ix) = &mut index {
-                ix.insert(key.clone(), fields.len());
-            }
-            fields.push((key, value));
-            if index.is_none() && fields.len() > SCAN_LIMIT {
-                index = Some(
-                    fields
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (k, _))| (k.clone(), i))
-                        .collect(),
-                );
-            }
-        }
-        Ok(Node::Object(fields))
-    }
-}
-
-impl Serialize for Node {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Node::Null => s.serialize_unit(),
-            Node::Bool(b) => s.serialize_bool(*b),
-            Node::Number(n) => n.serialize(s),
-            Node::String(v) => s.serialize_str(v),
-            Node::Array(items) => {
-                let mut seq = s.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(item)?;
-                }
-                seq.end()
-            }
-            Node::Object(fields) => {
-                let mut map = s.serialize_map(Some(fields.len()))?;
-                for (k, v) in fields {
-                    map.serialize_entry(k, v)?;
-                }
-                map.end()
-            }
-        }
-    }
-}
-
-fn parse_root(config: &str) -> Result<Node, TemplateError> {
-    let root: Node = serde_json::from_str(config)
+fn parse_root(config: &str) -> Result<Value, TemplateError> {
+    let root: Value = serde_json::from_str(config)
         .map_err(|e| TemplateError::new(format!("Config is not valid JSON: {e}")))?;
     match &root {
-        Node::Object(fields) if !is_generator(fields) => Ok(root),
+        Value::Object(fields) if !is_generator(fields) => Ok(root),
         _ => Err(TemplateError::new(
             "Config must be a JSON object (a Timeline)",
         )),
@@ -425,10 +289,10 @@ fn list_kind(key: &str) -> Option<ListKind> {
 }
 
 /// Kind of the material of a clip object in a clip list.
-fn clip_media_kind(list: ListKind, fields: &[(String, Node)]) -> ParamKind {
+fn clip_media_kind(list: ListKind, fields: &Object) -> ParamKind {
     match list {
-        ListKind::Video => match get(fields, "Type") {
-            Some(Node::String(t)) if !t.is_empty() && !t.starts_with('$') => {
+        ListKind::Video => match fields.get("Type") {
+            Some(Value::String(t)) if !t.is_empty() && !t.starts_with('$') => {
                 if t.eq_ignore_ascii_case("Video") {
                     ParamKind::Video
                 } else if t.eq_ignore_ascii_case("Image") || t.eq_ignore_ascii_case("GlobalImage") {
@@ -490,7 +354,7 @@ struct Collector<'a> {
     path: Vec<Seg<'a>>,
 }
 
-fn collect(root: &Node) -> Result<Vec<TemplateParam>, TemplateError> {
+fn collect(root: &Value) -> Result<Vec<TemplateParam>, TemplateError> {
     let mut c = Collector {
         params: Vec::new(),
         index: HashMap::new(),
@@ -509,13 +373,13 @@ impl<'a> Collector<'a> {
     /// `in_template`: inside a `Sys_Template` (placeholders are per-item, not listed).
     fn walk(
         &mut self,
-        node: &'a Node,
+        node: &'a Value,
         clip: Option<ListKind>,
         here: ParamKind,
         in_template: bool,
     ) -> Result<(), TemplateError> {
         match node {
-            Node::String(s) => {
+            Value::String(s) => {
                 if let Some((name, default)) = placeholder(s) {
                     if name.is_empty() {
                         return Err(self.err(format_args!("empty placeholder name in {s:?}")));
@@ -526,7 +390,7 @@ impl<'a> Collector<'a> {
                 }
                 Ok(())
             }
-            Node::Array(items) => {
+            Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
                     self.path.push(Seg::Index(i));
                     self.walk(item, clip, here, in_template)?;
@@ -534,11 +398,11 @@ impl<'a> Collector<'a> {
                 }
                 Ok(())
             }
-            Node::Object(fields) if is_generator(fields) => {
+            Value::Object(fields) if is_generator(fields) => {
                 self.walk_generator(fields, clip, here, in_template)
             }
-            Node::Object(fields) => {
-                if get(fields, SYS_ARRAY_OBJECT).is_some() || get(fields, SYS_TEMPLATE).is_some() {
+            Value::Object(fields) => {
+                if fields.get(SYS_ARRAY_OBJECT).is_some() || fields.get(SYS_TEMPLATE).is_some() {
                     return Err(self.err(format_args!(
                         "{SYS_ARRAY_OBJECT}/{SYS_TEMPLATE} without {SYS_TYPE}"
                     )));
@@ -551,27 +415,27 @@ impl<'a> Collector<'a> {
                 }
                 Ok(())
             }
-            Node::Null | Node::Bool(_) | Node::Number(_) => Ok(()),
+            Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
         }
     }
 
     fn walk_generator(
         &mut self,
-        fields: &'a [(String, Node)],
+        fields: &'a Object,
         clip: Option<ListKind>,
         here: ParamKind,
         in_template: bool,
     ) -> Result<(), TemplateError> {
-        match get(fields, SYS_TYPE) {
-            Some(Node::String(t)) if t == "ArrayItems" || t == "Array" => {}
+        match fields.get(SYS_TYPE) {
+            Some(Value::String(t)) if t == "ArrayItems" || t == "Array" => {}
             _ => {
                 return Err(self.err(format_args!(
                     "{SYS_TYPE} must be \"ArrayItems\" or \"Array\""
                 )));
             }
         }
-        let (name, default) = match get(fields, SYS_ARRAY_OBJECT) {
-            Some(Node::String(s)) => match placeholder(s) {
+        let (name, default) = match fields.get(SYS_ARRAY_OBJECT) {
+            Some(Value::String(s)) => match placeholder(s) {
                 Some((name, default)) if !name.is_empty() => (name, default),
                 _ => {
                     return Err(self.err(format_args!(
@@ -590,8 +454,8 @@ impl<'a> Collector<'a> {
                 "the default of array placeholder \"{name}\" must be NULL or []"
             )));
         }
-        match get(fields, SYS_TEMPLATE) {
-            Some(template @ Node::Object(t)) if !is_generator(t) => {
+        match fields.get(SYS_TEMPLATE) {
+            Some(template @ Value::Object(t)) if !is_generator(t) => {
                 if !in_template {
                     self.record(name, ParamKind::Array, default)?;
                 }
@@ -642,13 +506,13 @@ impl<'a> Collector<'a> {
 
 /// The values of one array element, while its `Sys_Template` is instantiated.
 struct Scope<'a> {
-    vars: HashMap<&'a str, &'a Node>,
+    vars: HashMap<&'a str, &'a Value>,
     array: &'a str,
     item: usize,
 }
 
 struct Filler<'a> {
-    top: HashMap<&'a str, &'a Node>,
+    top: HashMap<&'a str, &'a Value>,
     /// Innermost last.
     scopes: Vec<Scope<'a>>,
     items: usize,
@@ -657,31 +521,31 @@ struct Filler<'a> {
 }
 
 enum Filled {
-    Value(Node),
+    Value(Value),
     /// A placeholder defaulting to `NULL`, or an array generator defaulting to `NULL`.
     Remove,
     /// A generator's items.
-    Items(Vec<Node>),
+    Items(Vec<Value>),
 }
 
 /// Turns a placeholder's string value into the field's type when the field is numeric/boolean.
-fn coerce(key: Option<&str>, s: &str) -> Node {
+fn coerce(key: Option<&str>, s: &str) -> Value {
     if let Some(key) = key {
         if NUMERIC_KEYS.contains(&key) {
             if let Some(n) = numeric(s) {
-                return Node::Number(n);
+                return Value::Number(n);
             }
         } else if BOOLEAN_KEYS.contains(&key) {
             let t = s.trim();
             if t.eq_ignore_ascii_case("true") {
-                return Node::Bool(true);
+                return Value::Bool(true);
             }
             if t.eq_ignore_ascii_case("false") {
-                return Node::Bool(false);
+                return Value::Bool(false);
             }
         }
     }
-    Node::String(s.to_owned())
+    Value::String(s.to_owned())
 }
 
 fn numeric(s: &str) -> Option<Number> {
@@ -704,9 +568,9 @@ fn numeric(s: &str) -> Option<Number> {
 
 /// The placeholder name filled by a plain-string array element besides `MediaId`: the one in
 /// the template's own media field.
-fn media_placeholder(template: &[(String, Node)]) -> Option<&str> {
-    MEDIA_KEYS.iter().find_map(|k| match get(template, k) {
-        Some(Node::String(s)) => placeholder(s).map(|(name, _)| name),
+fn media_placeholder(template: &Object) -> Option<&str> {
+    MEDIA_KEYS.iter().find_map(|k| match template.get(*k) {
+        Some(Value::String(s)) => placeholder(s).map(|(name, _)| name),
         _ => None,
     })
 }
@@ -723,25 +587,25 @@ impl<'a> Filler<'a> {
     }
 
     /// Charges for a copy of `node` (stops early once over the limit).
-    fn charge_node(&mut self, node: &Node) -> Result<(), TemplateError> {
+    fn charge_node(&mut self, node: &Value) -> Result<(), TemplateError> {
         match node {
-            Node::String(s) => self.charge(NODE_WEIGHT + s.len()),
-            Node::Array(items) => {
+            Value::String(s) => self.charge(NODE_WEIGHT + s.len()),
+            Value::Array(items) => {
                 self.charge(NODE_WEIGHT)?;
                 items.iter().try_for_each(|item| self.charge_node(item))
             }
-            Node::Object(fields) => {
+            Value::Object(fields) => {
                 self.charge(NODE_WEIGHT)?;
                 fields.iter().try_for_each(|(k, v)| {
                     self.charge(k.len())?;
                     self.charge_node(v)
                 })
             }
-            Node::Null | Node::Bool(_) | Node::Number(_) => self.charge(NODE_WEIGHT),
+            Value::Null | Value::Bool(_) | Value::Number(_) => self.charge(NODE_WEIGHT),
         }
     }
 
-    fn resolve(&self, name: &str) -> Option<&'a Node> {
+    fn resolve(&self, name: &str) -> Option<&'a Value> {
         self.scopes
             .iter()
             .rev()
@@ -762,11 +626,11 @@ impl<'a> Filler<'a> {
     }
 
     /// `key`: the field this node is the value of (for arrays: the array's field).
-    fn fill_node(&mut self, node: &'a Node, key: Option<&str>) -> Result<Filled, TemplateError> {
+    fn fill_node(&mut self, node: &'a Value, key: Option<&str>) -> Result<Filled, TemplateError> {
         // Every node visited costs, even one that is removed: bounds the work, not just the output.
         self.charge(NODE_WEIGHT)?;
         match node {
-            Node::String(s) => {
+            Value::String(s) => {
                 let Some((name, default)) = placeholder(s) else {
                     self.charge(s.len())?;
                     return Ok(Filled::Value(node.clone()));
@@ -774,7 +638,7 @@ impl<'a> Filler<'a> {
                 if let Some(value) = self.resolve(name) {
                     self.charge_node(value)?;
                     return Ok(Filled::Value(match value {
-                        Node::String(v) => coerce(key, v),
+                        Value::String(v) => coerce(key, v),
                         other => other.clone(),
                     }));
                 }
@@ -787,7 +651,7 @@ impl<'a> Filler<'a> {
                     }
                 }
             }
-            Node::Array(items) => {
+            Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
                     match self.fill_node(item, key)? {
@@ -796,42 +660,46 @@ impl<'a> Filler<'a> {
                         Filled::Items(generated) => out.extend(generated),
                     }
                 }
-                Ok(Filled::Value(Node::Array(out)))
+                Ok(Filled::Value(Value::Array(out)))
             }
-            Node::Object(fields) if is_generator(fields) => Ok(match self.expand(fields)? {
+            Value::Object(fields) if is_generator(fields) => Ok(match self.expand(fields)? {
                 Some(items) => Filled::Items(items),
                 None => Filled::Remove,
             }),
-            Node::Object(fields) => Ok(Filled::Value(self.fill_object(fields)?)),
-            Node::Null | Node::Bool(_) | Node::Number(_) => Ok(Filled::Value(node.clone())),
+            Value::Object(fields) => Ok(Filled::Value(self.fill_object(fields)?)),
+            Value::Null | Value::Bool(_) | Value::Number(_) => Ok(Filled::Value(node.clone())),
         }
     }
 
-    fn fill_object(&mut self, fields: &'a [(String, Node)]) -> Result<Node, TemplateError> {
-        let mut out = Vec::with_capacity(fields.len());
+    fn fill_object(&mut self, fields: &'a Object) -> Result<Value, TemplateError> {
+        let mut out = Object::with_capacity(fields.len());
         for (k, v) in fields {
             self.charge(k.len())?;
             match self.fill_node(v, Some(k))? {
-                Filled::Value(value) => out.push((k.clone(), value)),
+                Filled::Value(value) => {
+                    out.insert(k.clone(), value);
+                }
                 Filled::Remove => {}
-                Filled::Items(items) => out.push((k.clone(), Node::Array(items))),
+                Filled::Items(items) => {
+                    out.insert(k.clone(), Value::Array(items));
+                }
             }
         }
-        Ok(Node::Object(out))
+        Ok(Value::Object(out))
     }
 
     /// Instantiates a generator; `None` when its array is absent and defaults to `NULL`.
-    fn expand(&mut self, fields: &'a [(String, Node)]) -> Result<Option<Vec<Node>>, TemplateError> {
+    fn expand(&mut self, fields: &'a Object) -> Result<Option<Vec<Value>>, TemplateError> {
         let bad = || TemplateError::new("Config: malformed array generator");
-        let (name, default) = match get(fields, SYS_ARRAY_OBJECT) {
-            Some(Node::String(s)) => placeholder(s).ok_or_else(bad)?,
+        let (name, default) = match fields.get(SYS_ARRAY_OBJECT) {
+            Some(Value::String(s)) => placeholder(s).ok_or_else(bad)?,
             _ => return Err(bad()),
         };
-        let Some(Node::Object(template)) = get(fields, SYS_TEMPLATE) else {
+        let Some(Value::Object(template)) = fields.get(SYS_TEMPLATE) else {
             return Err(bad());
         };
-        let items: &'a [Node] = match self.resolve(name) {
-            Some(Node::Array(items)) => items,
+        let items: &'a [Value] = match self.resolve(name) {
+            Some(Value::Array(items)) => items,
             Some(_) => {
                 return Err(TemplateError::new(format!(
                     "ClipsParam \"{name}\" must be an array"
@@ -854,13 +722,13 @@ impl<'a> Filler<'a> {
         let media_name = media_placeholder(template);
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let vars: HashMap<&'a str, &'a Node> = match item {
-                Node::Object(f) => {
+            let vars: HashMap<&'a str, &'a Value> = match item {
+                Value::Object(f) => {
                     // The item's lookup table, plus the generated object.
                     self.charge((f.len() + 1).saturating_mul(NODE_WEIGHT))?;
                     f.iter().map(|(k, v)| (k.as_str(), v)).collect()
                 }
-                Node::String(_) => {
+                Value::String(_) => {
                     self.charge(NODE_WEIGHT)?;
                     let mut vars = HashMap::from([("MediaId", item)]);
                     if let Some(m) = media_name {
