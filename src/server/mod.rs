@@ -346,17 +346,18 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
         }
         // The body is counted before it is read: its declared length, the most it may be when
         // it comes chunked, and nothing when there is none (HTTP/1.1: neither header).
+        let declared = content_length(&parts.headers);
         let chunked = parts.headers.contains_key(header::TRANSFER_ENCODING);
-        let declared = content_length(&parts.headers).unwrap_or(if chunked {
+        let counted = declared.unwrap_or(if chunked {
             app.max_body_bytes as u64
         } else {
             0
         });
         let _request_bytes = app
             .bytes
-            .try_reserve(declared.min(app.max_body_bytes as u64))
+            .try_reserve(counted.min(app.max_body_bytes as u64))
             .ok_or_else(ApiError::unavailable)?;
-        let body = read_body(body, &parts.headers, app.max_body_bytes).await?;
+        let body = read_body(body, declared, app.max_body_bytes).await?;
         let headers: Vec<(String, String)> = parts
             .headers
             .iter()
@@ -498,12 +499,8 @@ impl http_body::Body for HeldBody {
     }
 }
 
-async fn read_body(
-    body: Body,
-    headers: &axum::http::HeaderMap,
-    limit: usize,
-) -> Result<Bytes, ApiError> {
-    let declared = content_length(headers);
+/// Reads a body of at most `limit` bytes; `declared` is its Content-Length, if any.
+async fn read_body(body: Body, declared: Option<u64>, limit: usize) -> Result<Bytes, ApiError> {
     if declared.is_some_and(|n| n > limit as u64) {
         drain(body).await;
         return Err(ApiError::body_too_large(limit));
