@@ -832,6 +832,16 @@ fn json_uses_the_sdk_keys_and_string_values() {
         subtitle_streams: vec![subtitle],
     };
     let text = serde_json::to_string(&result).expect("json");
+    // The stored format (media rows keep this JSON): key order and spelling are fixed.
+    assert_eq!(
+        text,
+        concat!(
+            r#"{"media_type":"video","file":{"FormatName":"png_pipe","Width":"64","Height":"48","FileSize":"469"},"#,
+            r#""video_streams":[{"Index":"0","CodecName":"h264","CodecLongName":"H.264","Profile":"High","CodecTimeBase":"1/50","CodecTagString":"avc1","CodecTag":"0x31637661","Width":"320","Height":"240","HasBFrames":"2","Sar":"1:1","Dar":"4:3","PixFmt":"yuv420p","Level":"13","Fps":"25","AvgFPS":"25","Timebase":"1/12800","StartTime":"0.000000","Duration":"3.000000","Bitrate":"41.21","NumFrames":"75","Nb_frames":"75","Lang":"und","Rotate":"90"}],"#,
+            r#""audio_streams":[{"Index":"1","CodecName":"aac","CodecLongName":"AAC","CodecTimeBase":"1/44100","CodecTagString":"mp4a","CodecTag":"0x6134706d","Profile":"LC","SampleFmt":"fltp","SampleRate":"44100","Channels":"1","ChannelLayout":"mono","Timebase":"1/44100","StartTime":"0.000000","Duration":"3.000000","Bitrate":"69.58","Fps":"43.07","NumFrames":"131","Lang":"eng"}],"#,
+            r#""subtitle_streams":[{"Index":"2","CodecName":"mov_text","CodecLongName":"3GPP Timed Text subtitle","CodecTimeBase":"1/1000","CodecTagString":"tx3g","CodecTag":"0x67337874","Timebase":"1/1000","StartTime":"0.000000","Duration":"3.000000","Lang":"eng"}]}"#,
+        )
+    );
     assert_eq!(
         serde_json::from_str::<ProbeResult>(&text).expect("parse"),
         result
