@@ -75,6 +75,13 @@ async fn run(mut worker: impl Worker, mut must_exit: watch::Receiver<bool>) {
     tracing::debug!("worker stopped");
 }
 
+/// Runs one unit of `worker`'s work outside any runner, with a shutdown signal that never
+/// rises: the hook tests use to drive a worker step by step.
+pub async fn step(worker: &mut impl Worker) -> Result<WorkerState, String> {
+    let (_never, mut must_exit) = watch::channel(false);
+    worker.work(&mut must_exit).await
+}
+
 /// The server's workers and their shared shutdown signal.
 pub struct Workers {
     stop: watch::Sender<bool>,
@@ -199,5 +206,82 @@ pub static METRICS: LazyLock<RenderMetrics> = LazyLock::new(|| RenderMetrics {
 pub fn warn_missing_tools() {
     for missing in crate::render::missing_prerequisites() {
         tracing::warn!(%missing, "a renderer prerequisite is not installed: producing jobs that need it will fail until it is");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Works through a script of states, recording each call, then waits for a wake-up.
+    struct Scripted {
+        script: Vec<WorkerState>,
+        calls: Arc<Mutex<Vec<&'static str>>>,
+        wake: Arc<tokio::sync::Notify>,
+    }
+
+    #[async_trait]
+    impl Worker for Scripted {
+        fn name(&self) -> String {
+            "scripted".into()
+        }
+
+        async fn work(&mut self, _: &mut watch::Receiver<bool>) -> Result<WorkerState, String> {
+            self.calls.lock().unwrap().push("work");
+            Ok(if self.script.is_empty() {
+                WorkerState::Idle
+            } else {
+                self.script.remove(0)
+            })
+        }
+
+        async fn wait_for_work(&mut self) -> WorkerState {
+            self.wake.notified().await;
+            self.calls.lock().unwrap().push("woken");
+            WorkerState::Busy
+        }
+    }
+
+    fn scripted(script: Vec<WorkerState>) -> (Scripted, Arc<Mutex<Vec<&'static str>>>) {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let worker = Scripted {
+            script,
+            calls: calls.clone(),
+            wake: Arc::new(tokio::sync::Notify::new()),
+        };
+        (worker, calls)
+    }
+
+    #[tokio::test]
+    async fn step_runs_exactly_one_unit_of_work() {
+        let (mut worker, calls) = scripted(vec![WorkerState::Busy, WorkerState::Done]);
+        assert_eq!(step(&mut worker).await, Ok(WorkerState::Busy));
+        assert_eq!(step(&mut worker).await, Ok(WorkerState::Done));
+        assert_eq!(step(&mut worker).await, Ok(WorkerState::Idle));
+        assert_eq!(*calls.lock().unwrap(), ["work"; 3]);
+    }
+
+    #[tokio::test]
+    async fn runner_works_while_busy_waits_when_idle_and_stops_on_the_signal() {
+        let (worker, calls) = scripted(vec![WorkerState::Busy, WorkerState::Busy]);
+        let wake = worker.wake.clone();
+        let mut workers = Workers::default();
+        workers.spawn(worker);
+        // Busy, Busy, then Idle: three calls, then it waits.
+        while calls.lock().unwrap().len() < 3 {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(*calls.lock().unwrap(), ["work", "work", "work"]);
+        wake.notify_one();
+        while calls.lock().unwrap().len() < 5 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(calls.lock().unwrap()[3..], ["woken", "work"]);
+        // Waiting again: the signal stops it well within the deadline.
+        let stopping = std::time::Instant::now();
+        workers.stop(Duration::from_secs(5)).await;
+        assert!(stopping.elapsed() < Duration::from_secs(1));
     }
 }
