@@ -63,7 +63,8 @@ fn init_hooks_run_in_order_with_endpoint_and_key_and_failures_do_not_stop_the_se
     write_script(&ready.join("20-fail.sh"), "echo about-to-fail >&2\nexit 3");
     write_script(
         &ready.join("30-after.sh"),
-        &format!("ls {out_s} > {out_s}/seen-by-30"),
+        // Written aside and renamed, so the test never reads it half-written.
+        &format!("ls {out_s} > {out_s}/.seen-by-30 && mv {out_s}/.seen-by-30 {out_s}/seen-by-30"),
     );
     std::fs::write(ready.join("40-not-executable.sh"), "touch {out_s}/never").unwrap();
 
