@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use openice::domain::timeline::{ClipSource, Timeline};
-use openice::render::{self, OutputSpec, Plan, RenderError};
+use openice::render::{self, OutputSpec, Plan, RenderError, SourceFile};
 
 /// A colour clip (with a sine tone when `tone` is given) of `secs` at 30 fps, 160x120.
 fn make(dir: &Path, name: &str, color: &str, secs: f64, tone: Option<u32>) -> PathBuf {
@@ -125,15 +125,15 @@ fn timeline(json: &str) -> Timeline {
     Timeline::parse(json).unwrap_or_else(|e| panic!("{json}: {e}"))
 }
 
-/// Every MediaURL of the timeline maps to the file of that name in `dir`.
-fn sources(t: &Timeline, dir: &Path) -> HashMap<ClipSource, PathBuf> {
+/// Every MediaURL of the timeline maps to the file of that name in `dir` (probed while planning).
+fn sources(t: &Timeline, dir: &Path) -> HashMap<ClipSource, SourceFile> {
     t.sources()
         .into_iter()
         .map(|s| {
             let ClipSource::MediaUrl(name) = s else {
                 panic!("tests use MediaURL")
             };
-            (s.clone(), dir.join(name))
+            (s.clone(), dir.join(name).into())
         })
         .collect()
 }
@@ -331,6 +331,102 @@ async fn missing_sources_and_bad_settings_are_named() {
         render::check(&t),
         Err(RenderError::Invalid { field, .. }) if field == "Timeline"
     ));
+}
+
+/// Library media plan from their stored probe (no ffprobe run), to the same plan as probing
+/// the files: audio and mute video, a still image, an NTSC-rate rotated video that sets the
+/// output rate and size, and an audio-only source.
+#[tokio::test]
+async fn a_plan_from_stored_probes_equals_the_plan_from_ffprobe() {
+    use openice::media::probe::{ProbeLimits, probe};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make(d, "tone.mp4", "red", 1.0, Some(440));
+    make(d, "mute.mp4", "green", 1.0, None);
+    make_image(d, "still.png", "blue");
+    let ok = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("color=yellow:s=160x120:r=60000/1001:d=1")
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=220:sample_rate=44100:d=1",
+        ])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .args(["-c:a", "aac", "-shortest"])
+        .arg(d.join("upright.mp4"))
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    // ffmpeg 5.1 keeps the rotate tag (as a display matrix) only when copying.
+    let ok = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(d.join("upright.mp4"))
+        .args(["-c", "copy", "-metadata:s:v:0", "rotate=90"])
+        .arg(d.join("rotated.mp4"))
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let ok = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("sine=frequency=330:sample_rate=48000:d=2")
+        .args(["-c:a", "aac"])
+        .arg(d.join("music.m4a"))
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let t = timeline(
+        r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"tone.mp4"},{"MediaURL":"mute.mp4","In":0.2},
+            {"MediaURL":"still.png","Type":"Image","Duration":0.5},{"MediaURL":"rotated.mp4"}]}],
+            "AudioTracks":[{"AudioTrackClips":[{"MediaURL":"music.m4a"}]}]}"#,
+    );
+    let probed = render::plan(&t, &sources(&t, d), &OutputSpec::default())
+        .await
+        .unwrap();
+    assert_eq!(probed.fps, (60000, 1001), "{}", probed.describe());
+    assert_eq!(
+        (probed.width, probed.height),
+        (160, 160),
+        "rotation applied"
+    );
+    let mut library = HashMap::new();
+    for (source, file) in sources(&t, d) {
+        let stored = probe(&file.path.to_string_lossy(), &ProbeLimits::default())
+            .await
+            .unwrap();
+        let json = serde_json::to_string(&stored).unwrap();
+        library.insert(source, SourceFile::library(file.path, Some(&json)));
+    }
+    // Same-sized garbage in place of every file: only the stored facts can plan them now.
+    for file in library.values() {
+        let len = std::fs::metadata(&file.path).unwrap().len();
+        std::fs::write(&file.path, vec![0u8; len as usize]).unwrap();
+    }
+    let stored = render::plan(&t, &library, &OutputSpec::default())
+        .await
+        .unwrap_or_else(|e| panic!("planning from stored probes ran ffprobe: {e}"));
+    assert_eq!(
+        stored,
+        probed,
+        "{}\n{}",
+        stored.describe(),
+        probed.describe()
+    );
+    // A file changed since its probe (another size) is probed again, which names it.
+    std::fs::write(d.join("mute.mp4"), b"not a video").unwrap();
+    match render::plan(&t, &library, &OutputSpec::default()).await {
+        Err(RenderError::Source { source, .. }) => assert_eq!(source, "MediaURL mute.mp4"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

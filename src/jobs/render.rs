@@ -19,7 +19,7 @@ use crate::domain::media::{self, MediaInfo, MediaSource, MediaType};
 use crate::domain::now_micros;
 use crate::domain::timeline::{ClipSource, Timeline};
 use crate::media::probe;
-use crate::render::{self, OutputSpec, Plan, RenderError};
+use crate::render::{self, OutputSpec, Plan, RenderError, SourceFile};
 use crate::store::MediaKey;
 
 /// A lease outlives a dead worker by at most this long.
@@ -284,7 +284,7 @@ impl RenderWorker {
 /// when its future is dropped).
 async fn run_render(
     timeline: Timeline,
-    sources: HashMap<ClipSource, PathBuf>,
+    sources: HashMap<ClipSource, SourceFile>,
     spec: OutputSpec,
     output: PathBuf,
     progress: Arc<AtomicU8>,
