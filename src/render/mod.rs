@@ -297,7 +297,43 @@ pub async fn execute(
     output: &Path,
     progress: &(dyn Fn(u8) + Send + Sync),
 ) -> Result<(), RenderError> {
-    run::execute(plan, output, progress).await
+    run::execute(plan, output, &crate::domain::new_id(), progress).await
+}
+
+/// [`execute`] for `owner` (a job ID): the temporary files next to `output` carry its name, so
+/// [`remove_scratch`] finds what a killed run for the same owner left behind.
+pub async fn execute_for(
+    plan: &Plan,
+    output: &Path,
+    owner: &str,
+    progress: &(dyn Fn(u8) + Send + Sync),
+) -> Result<(), RenderError> {
+    let id = format!("{owner}-{}", crate::domain::new_id());
+    run::execute(plan, output, &id, progress).await
+}
+
+/// Removes every temporary file a run of [`execute_for`] `owner` left next to `output` (its
+/// partial output, graph, captions, segments, segment list, audio), whatever its age: the
+/// caller holds the owner's job, so no live render of it writes them. Answers how many.
+pub async fn remove_scratch(output: &Path, owner: &str) -> usize {
+    let (Some(dir), Some(name)) = (output.parent(), output.file_name()) else {
+        return 0;
+    };
+    let part = format!(".{}.{owner}-", name.to_string_lossy());
+    let scratch = format!(".render-{owner}-");
+    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
+        return 0;
+    };
+    let mut removed = 0;
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let ours =
+            (file.starts_with(&part) && file.ends_with(".part")) || file.starts_with(&scratch);
+        if ours && tokio::fs::remove_file(entry.path()).await.is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// The renderer's prerequisites that are not installed (ffmpeg, ffprobe, a CJK font for
