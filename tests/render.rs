@@ -38,6 +38,17 @@ fn make(dir: &Path, name: &str, color: &str, secs: f64, tone: Option<u32>) -> Pa
     path
 }
 
+/// Runs `ffmpeg -v error -y <args>` (split at whitespace: no spaces in paths), which must
+/// succeed.
+fn ffmpeg(args: &str) {
+    let ok = Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args.split_whitespace())
+        .status()
+        .expect("ffmpeg runs");
+    assert!(ok.success(), "ffmpeg {args}");
+}
+
 fn make_image(dir: &Path, name: &str, color: &str) -> PathBuf {
     let path = dir.join(name);
     let ok = Command::new("ffmpeg")
@@ -345,45 +356,19 @@ async fn a_plan_from_stored_probes_equals_the_plan_from_ffprobe() {
     make(d, "tone.mp4", "red", 1.0, Some(440));
     make(d, "mute.mp4", "green", 1.0, None);
     make_image(d, "still.png", "blue");
-    let ok = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg("color=yellow:s=160x120:r=60000/1001:d=1")
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=220:sample_rate=44100:d=1",
-        ])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ])
-        .args(["-c:a", "aac", "-shortest"])
-        .arg(d.join("upright.mp4"))
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    let d_ = d.display();
+    ffmpeg(&format!(
+        "-f lavfi -i color=yellow:s=160x120:r=60000/1001:d=1 \
+         -f lavfi -i sine=frequency=220:sample_rate=44100:d=1 \
+         -c:v libx264 -preset ultrafast -c:a aac -shortest {d_}/upright.mp4"
+    ));
     // ffmpeg 5.1 keeps the rotate tag (as a display matrix) only when copying.
-    let ok = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-i"])
-        .arg(d.join("upright.mp4"))
-        .args(["-c", "copy", "-metadata:s:v:0", "rotate=90"])
-        .arg(d.join("rotated.mp4"))
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let ok = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg("sine=frequency=330:sample_rate=48000:d=2")
-        .args(["-c:a", "aac"])
-        .arg(d.join("music.m4a"))
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    ffmpeg(&format!(
+        "-i {d_}/upright.mp4 -c copy -metadata:s:v:0 rotate=90 {d_}/rotated.mp4"
+    ));
+    ffmpeg(&format!(
+        "-f lavfi -i sine=frequency=330:sample_rate=48000:d=2 -c:a aac {d_}/music.m4a"
+    ));
     let t = timeline(
         r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"tone.mp4"},{"MediaURL":"mute.mp4","In":0.2},
             {"MediaURL":"still.png","Type":"Image","Duration":0.5},{"MediaURL":"rotated.mp4"}]}],

@@ -153,17 +153,15 @@ pub fn from_stored(p: &ProbeResult) -> Option<SourceInfo> {
             .map(super::fps_fraction)
     });
     let whole = |t: &Option<String>| t.as_deref().and_then(|t| t.trim().parse::<u32>().ok());
-    let (mut width, mut height) = (
-        video.and_then(|v| whole(&v.width)),
-        video.and_then(|v| whole(&v.height)),
-    );
     let rotate = video
         .and_then(|v| v.rotate.as_deref())
         .and_then(|r| r.trim().parse::<f64>().ok())
         .map_or(0, |r| r.round() as i64);
-    if rotate.rem_euclid(180) == 90 {
-        std::mem::swap(&mut width, &mut height);
-    }
+    let (width, height) = displayed(
+        video.and_then(|v| whole(&v.width)),
+        video.and_then(|v| whole(&v.height)),
+        rotate,
+    );
     Some(SourceInfo {
         duration,
         width,
@@ -211,11 +209,11 @@ fn interpret(p: &Probe) -> SourceInfo {
             .filter_map(|r| r.as_deref().and_then(parse_rate))
             .next()
     });
-    let rotated = video.is_some_and(|v| rotation(v) % 180 == 90);
-    let (mut width, mut height) = (video.and_then(|v| v.width), video.and_then(|v| v.height));
-    if rotated {
-        std::mem::swap(&mut width, &mut height);
-    }
+    let (width, height) = displayed(
+        video.and_then(|v| v.width),
+        video.and_then(|v| v.height),
+        video.map_or(0, rotation),
+    );
     SourceInfo {
         duration,
         width,
@@ -225,6 +223,15 @@ fn interpret(p: &Probe) -> SourceInfo {
         has_video: video.is_some(),
         has_audio,
         image,
+    }
+}
+
+/// The picture size as displayed: a quarter turn (`rotation` in degrees) swaps the sides.
+fn displayed(width: Option<u32>, height: Option<u32>, rotation: i64) -> (Option<u32>, Option<u32>) {
+    if rotation.rem_euclid(180) == 90 {
+        (height, width)
+    } else {
+        (width, height)
     }
 }
 
