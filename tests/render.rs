@@ -167,6 +167,9 @@ async fn render(dir: &Path, json: &str, out: &OutputSpec) -> (Plan, PathBuf) {
     );
     assert!(seen.iter().all(|p| *p <= 99), "{seen:?}");
     assert_eq!(frames(&output), plan.frames(), "{}", plan.describe());
+    render::verify(&plan, &output)
+        .await
+        .unwrap_or_else(|e| panic!("verify: {e}"));
     // Nothing but the output is left behind.
     let left: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -337,6 +340,17 @@ async fn missing_sources_and_bad_settings_are_named() {
         }
         other => panic!("{other:?}"),
     }
+    // A file that does not hold the planned frames fails verification, saying so.
+    make(dir.path(), "second.mp4", "red", 1.0, None);
+    let t =
+        timeline(r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"second.mp4","Out":0.5}]}]}"#);
+    let plan = render::plan(&t, &sources(&t, dir.path()), &OutputSpec::default())
+        .await
+        .unwrap();
+    let err = render::verify(&plan, &dir.path().join("second.mp4"))
+        .await
+        .unwrap_err();
+    assert_eq!(err, "The output has 30 video frames; the plan has 15.");
     let t = timeline(r#"{"AudioTracks":[{"AudioTrackClips":[]}]}"#);
     assert!(matches!(
         render::check(&t),

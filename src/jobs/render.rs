@@ -18,7 +18,6 @@ use crate::domain::job::{Job, JobOutcome};
 use crate::domain::media::{self, MediaInfo, MediaSource, MediaType};
 use crate::domain::now_micros;
 use crate::domain::timeline::{ClipSource, Timeline};
-use crate::media::probe;
 use crate::render::{self, OutputSpec, Plan, RenderError, SourceFile};
 use crate::store::MediaKey;
 
@@ -191,7 +190,7 @@ impl RenderWorker {
             }
         };
         let output = self.ctx.storage.path(&job.output_bucket, &job.output_key);
-        if let Err(message) = self.verify(&output, &plan).await {
+        if let Err(message) = render::verify(&plan, &output).await {
             return self.fail(&job, "InternalError", message).await;
         }
         self.register_output(&job).await?;
@@ -203,43 +202,6 @@ impl RenderWorker {
             },
         )
         .await
-    }
-
-    /// The written file must hold the planned frames (or, without video, the planned
-    /// duration to within a frame at 25 fps).
-    async fn verify(&self, output: &std::path::Path, plan: &Plan) -> Result<(), String> {
-        let probed = probe::probe(&output.to_string_lossy(), &self.ctx.probe_limits)
-            .await
-            .map_err(|e| format!("The output could not be verified: {e}"))?;
-        match probed.video_streams.first() {
-            Some(video) => {
-                let frames = video
-                    .nb_frames
-                    .as_deref()
-                    .and_then(|n| n.parse::<u64>().ok());
-                if frames != Some(plan.frames()) {
-                    return Err(format!(
-                        "The output has {} video frames; the plan has {}.",
-                        frames.map_or("an unknown number of".to_string(), |f| f.to_string()),
-                        plan.frames()
-                    ));
-                }
-            }
-            None => {
-                let duration = probed
-                    .file
-                    .duration
-                    .as_deref()
-                    .and_then(|d| d.parse::<f64>().ok());
-                if duration.is_none_or(|d| (d - plan.duration_secs()).abs() > 0.04) {
-                    return Err(format!(
-                        "The output lasts {duration:?} s; the plan lasts {} s.",
-                        plan.duration_secs()
-                    ));
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Registers (or, after a re-run, re-registers) the output as media `job.media_id`

@@ -300,6 +300,36 @@ pub async fn execute(
     run::execute(plan, output, &crate::domain::new_id(), progress).await
 }
 
+/// Checks a written output against the plan: it must hold exactly the planned video frames
+/// (or, without video, last the planned duration to within a frame at 25 fps). One ffprobe
+/// run; the message is fit for a job's `Message`.
+pub async fn verify(plan: &Plan, output: &Path) -> Result<(), String> {
+    let written = probe::written(output)
+        .await
+        .map_err(|e| format!("The output could not be verified: {e}"))?;
+    if written.has_video {
+        if written.frames != Some(plan.frames()) {
+            return Err(format!(
+                "The output has {} video frames; the plan has {}.",
+                written
+                    .frames
+                    .map_or("an unknown number of".to_string(), |f| f.to_string()),
+                plan.frames()
+            ));
+        }
+    } else if written
+        .duration
+        .is_none_or(|d| (d - plan.duration_secs()).abs() > 0.04)
+    {
+        return Err(format!(
+            "The output lasts {:?} s; the plan lasts {} s.",
+            written.duration,
+            plan.duration_secs()
+        ));
+    }
+    Ok(())
+}
+
 /// [`execute`] for `owner` (a job ID): the temporary files next to `output` carry its name, so
 /// [`remove_scratch`] finds what a killed run for the same owner left behind.
 pub async fn execute_for(

@@ -68,6 +68,38 @@ struct Format {
 const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub async fn probe(path: &Path) -> Result<SourceInfo, String> {
+    Ok(interpret(&ffprobe(path).await?))
+}
+
+/// What verifying a written output reads: whether it has video, the container's frame count
+/// of that video, and the duration.
+pub struct Written {
+    pub has_video: bool,
+    pub frames: Option<u64>,
+    pub duration: Option<f64>,
+}
+
+/// One ffprobe run over a file the renderer wrote (the media library probes it again, fully,
+/// once it is registered).
+pub async fn written(path: &Path) -> Result<Written, String> {
+    let p = ffprobe(path).await?;
+    let video = p
+        .streams
+        .iter()
+        .find(|s| s.codec_type.as_deref() == Some("video") && s.disposition.attached_pic == 0);
+    Ok(Written {
+        has_video: video.is_some(),
+        frames: video
+            .and_then(|v| v.nb_frames.as_deref())
+            .and_then(|n| n.parse().ok()),
+        duration: p
+            .format
+            .and_then(|f| f.duration)
+            .and_then(|d| d.parse().ok()),
+    })
+}
+
+async fn ffprobe(path: &Path) -> Result<Probe, String> {
     let mut cmd = Command::new("ffprobe");
     cmd.args([
         "-v",
@@ -101,8 +133,7 @@ pub async fn probe(path: &Path) -> Result<SourceInfo, String> {
             line.replace(&*path.to_string_lossy(), "<input>")
         ));
     }
-    let p: Probe = serde_json::from_slice(&out.stdout).map_err(|e| format!("ffprobe: {e}"))?;
-    Ok(interpret(&p))
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("ffprobe: {e}"))
 }
 
 /// Codecs whose single-frame files are still images (with the `image2`/`*_pipe` demuxers).
