@@ -669,9 +669,9 @@ async fn render(args: RenderArgs) -> CliResult {
     let mut sources = HashMap::new();
     let mut db = None;
     for source in timeline.sources() {
-        let path = match source {
-            ClipSource::MediaUrl(url) if url.contains("://") => object(url)?,
-            ClipSource::MediaUrl(path) => PathBuf::from(path),
+        let file = match source {
+            ClipSource::MediaUrl(url) if url.contains("://") => object(url)?.into(),
+            ClipSource::MediaUrl(path) => PathBuf::from(path).into(),
             ClipSource::MediaId(id) => {
                 if db.is_none() {
                     let store = open(&args.store).await?;
@@ -687,10 +687,11 @@ async fn render(args: RenderArgs) -> CliResult {
                     .media(account_id, id)
                     .await?
                     .ok_or_else(|| format!("no media {id} in this store's account"))?;
-                object(&media.location)?
+                // As a job does: the stored probe stands in for an ffprobe run.
+                render::SourceFile::library(object(&media.location)?, media.probe.as_deref())
             }
         };
-        sources.insert(source.clone(), path);
+        sources.insert(source.clone(), file);
     }
     let plan = render::plan(&timeline, &sources, &spec).await?;
     if args.plan {

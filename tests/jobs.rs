@@ -109,8 +109,27 @@ async fn a_job_killed_mid_render_succeeds_after_restart_with_one_output() {
             (j["Status"] == "Processing").then_some(j)
         })
         .await;
+        // The run's temporary files carry the job's ID: killed once ffmpeg writes its
+        // partial output.
+        let out_dir = s.data_dir().join("buckets").join(bucket).join("out");
+        let partial = format!(".out.mp4.{job_id}-");
+        wait_until(&s, "a partial output", Duration::from_secs(30), async || {
+            let names: Vec<String> = std::fs::read_dir(&out_dir)
+                .ok()?
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.iter().any(|f| f.starts_with(&partial)).then(|| json!(names))
+        })
+        .await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         s.kill9();
+        // A killed segmented render also leaves segments, their list and the audio: the
+        // re-run removes all of them.
+        for name in ["0.mp4", "1.mp4", "audio.m4a", "concat"] {
+            let sep = if name == "concat" { '.' } else { '-' };
+            let file = format!(".render-{job_id}-0123abcd{sep}{name}");
+            std::fs::write(out_dir.join(file), b"left by a killed segmented render").unwrap();
+        }
         s.restart().await;
 
         let mut progress = Vec::new();
@@ -131,7 +150,6 @@ async fn a_job_killed_mid_render_succeeds_after_restart_with_one_output() {
         let duration = done["Duration"].as_f64().unwrap();
         assert!((duration - 30.0).abs() < 1e-6, "{done}");
 
-        let out_dir = s.data_dir().join("buckets").join(bucket).join("out");
         let files: Vec<String> = std::fs::read_dir(&out_dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use openice::domain::timeline::{ClipSource, Timeline};
-use openice::render::{self, OutputSpec, Plan, RenderError};
+use openice::render::{self, OutputSpec, Plan, RenderError, SourceFile};
 
 /// A colour clip (with a sine tone when `tone` is given) of `secs` at 30 fps, 160x120.
 fn make(dir: &Path, name: &str, color: &str, secs: f64, tone: Option<u32>) -> PathBuf {
@@ -36,6 +36,17 @@ fn make(dir: &Path, name: &str, color: &str, secs: f64, tone: Option<u32>) -> Pa
         .expect("ffmpeg runs");
     assert!(ok.success(), "making {name}");
     path
+}
+
+/// Runs `ffmpeg -v error -y <args>` (split at whitespace: no spaces in paths), which must
+/// succeed.
+fn ffmpeg(args: &str) {
+    let ok = Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args.split_whitespace())
+        .status()
+        .expect("ffmpeg runs");
+    assert!(ok.success(), "ffmpeg {args}");
 }
 
 fn make_image(dir: &Path, name: &str, color: &str) -> PathBuf {
@@ -125,15 +136,15 @@ fn timeline(json: &str) -> Timeline {
     Timeline::parse(json).unwrap_or_else(|e| panic!("{json}: {e}"))
 }
 
-/// Every MediaURL of the timeline maps to the file of that name in `dir`.
-fn sources(t: &Timeline, dir: &Path) -> HashMap<ClipSource, PathBuf> {
+/// Every MediaURL of the timeline maps to the file of that name in `dir` (probed while planning).
+fn sources(t: &Timeline, dir: &Path) -> HashMap<ClipSource, SourceFile> {
     t.sources()
         .into_iter()
         .map(|s| {
             let ClipSource::MediaUrl(name) = s else {
                 panic!("tests use MediaURL")
             };
-            (s.clone(), dir.join(name))
+            (s.clone(), dir.join(name).into())
         })
         .collect()
 }
@@ -156,6 +167,9 @@ async fn render(dir: &Path, json: &str, out: &OutputSpec) -> (Plan, PathBuf) {
     );
     assert!(seen.iter().all(|p| *p <= 99), "{seen:?}");
     assert_eq!(frames(&output), plan.frames(), "{}", plan.describe());
+    render::verify(&plan, &output)
+        .await
+        .unwrap_or_else(|e| panic!("verify: {e}"));
     // Nothing but the output is left behind.
     let left: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -326,11 +340,92 @@ async fn missing_sources_and_bad_settings_are_named() {
         }
         other => panic!("{other:?}"),
     }
+    // A file that does not hold the planned frames fails verification, saying so.
+    make(dir.path(), "second.mp4", "red", 1.0, None);
+    let t =
+        timeline(r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"second.mp4","Out":0.5}]}]}"#);
+    let plan = render::plan(&t, &sources(&t, dir.path()), &OutputSpec::default())
+        .await
+        .unwrap();
+    let err = render::verify(&plan, &dir.path().join("second.mp4"))
+        .await
+        .unwrap_err();
+    assert_eq!(err, "The output has 30 video frames; the plan has 15.");
     let t = timeline(r#"{"AudioTracks":[{"AudioTrackClips":[]}]}"#);
     assert!(matches!(
         render::check(&t),
         Err(RenderError::Invalid { field, .. }) if field == "Timeline"
     ));
+}
+
+/// Library media plan from their stored probe (no ffprobe run), to the same plan as probing
+/// the files: audio and mute video, a still image, an NTSC-rate rotated video that sets the
+/// output rate and size, and an audio-only source.
+#[tokio::test]
+async fn a_plan_from_stored_probes_equals_the_plan_from_ffprobe() {
+    use openice::media::probe::{ProbeLimits, probe};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make(d, "tone.mp4", "red", 1.0, Some(440));
+    make(d, "mute.mp4", "green", 1.0, None);
+    make_image(d, "still.png", "blue");
+    let d_ = d.display();
+    ffmpeg(&format!(
+        "-f lavfi -i color=yellow:s=160x120:r=60000/1001:d=1 \
+         -f lavfi -i sine=frequency=220:sample_rate=44100:d=1 \
+         -c:v libx264 -preset ultrafast -c:a aac -shortest {d_}/upright.mp4"
+    ));
+    // ffmpeg 5.1 keeps the rotate tag (as a display matrix) only when copying.
+    ffmpeg(&format!(
+        "-i {d_}/upright.mp4 -c copy -metadata:s:v:0 rotate=90 {d_}/rotated.mp4"
+    ));
+    ffmpeg(&format!(
+        "-f lavfi -i sine=frequency=330:sample_rate=48000:d=2 -c:a aac {d_}/music.m4a"
+    ));
+    let t = timeline(
+        r#"{"VideoTracks":[{"VideoTrackClips":[{"MediaURL":"tone.mp4"},{"MediaURL":"mute.mp4","In":0.2},
+            {"MediaURL":"still.png","Type":"Image","Duration":0.5},{"MediaURL":"rotated.mp4"}]}],
+            "AudioTracks":[{"AudioTrackClips":[{"MediaURL":"music.m4a"}]}]}"#,
+    );
+    let probed = render::plan(&t, &sources(&t, d), &OutputSpec::default())
+        .await
+        .unwrap();
+    assert_eq!(probed.fps, (60000, 1001), "{}", probed.describe());
+    assert_eq!(
+        (probed.width, probed.height),
+        (160, 160),
+        "rotation applied"
+    );
+    let mut library = HashMap::new();
+    for (source, file) in sources(&t, d) {
+        let stored = probe(&file.path.to_string_lossy(), &ProbeLimits::default())
+            .await
+            .unwrap();
+        let json = serde_json::to_string(&stored).unwrap();
+        library.insert(source, SourceFile::library(file.path, Some(&json)));
+    }
+    // Same-sized garbage in place of every file: only the stored facts can plan them now.
+    for file in library.values() {
+        let len = std::fs::metadata(&file.path).unwrap().len();
+        std::fs::write(&file.path, vec![0u8; len as usize]).unwrap();
+    }
+    let stored = render::plan(&t, &library, &OutputSpec::default())
+        .await
+        .unwrap_or_else(|e| panic!("planning from stored probes ran ffprobe: {e}"));
+    assert_eq!(
+        stored,
+        probed,
+        "{}\n{}",
+        stored.describe(),
+        probed.describe()
+    );
+    // A file changed since its probe (another size) is probed again, which names it.
+    std::fs::write(d.join("mute.mp4"), b"not a video").unwrap();
+    match render::plan(&t, &library, &OutputSpec::default()).await {
+        Err(RenderError::Source { source, .. }) => assert_eq!(source, "MediaURL mute.mp4"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -12,6 +12,7 @@ use crate::domain::media::{InputLocation, MediaInfo, MediaStatus};
 use crate::domain::project::EditingProject;
 use crate::domain::timeline::{ClipSource, Timeline};
 use crate::protocol::error::ApiError;
+use crate::render::SourceFile;
 
 /// Guarded project writes are retried this often before the caller is asked to retry.
 pub(crate) const MAX_WRITE_ATTEMPTS: usize = 8;
@@ -110,8 +111,8 @@ pub(crate) async fn check_materials_owned(
 
 /// Whether a job's sources can be rendered now.
 pub(crate) enum Sources {
-    /// Each clip source's local file (or allow-listed URL).
-    Ready(HashMap<ClipSource, PathBuf>),
+    /// Each clip source's local file (or allow-listed URL), with the library's probe of it.
+    Ready(HashMap<ClipSource, SourceFile>),
     /// Some source media are still being probed.
     Waiting,
     /// A source is gone or failed its probe: the job fails with this message.
@@ -128,8 +129,9 @@ pub(crate) async fn job_sources(
         timeline_media(ctx, &job.account_id, timeline).await?;
     let mut out = HashMap::new();
     for source in timeline.sources() {
-        let location = match found.iter().find(|(s, _)| s == source) {
-            Some((_, m)) => match m.status {
+        let media = found.iter().find(|(s, _)| s == source).map(|(_, m)| m);
+        let location = match media {
+            Some(m) => match m.status {
                 MediaStatus::Init | MediaStatus::Preparing => return Ok(Sources::Waiting),
                 MediaStatus::PrepareFail => {
                     return Ok(Sources::Unusable(format!(
@@ -160,7 +162,9 @@ pub(crate) async fn job_sources(
             Ok(InputLocation::Remote { url, .. }) => PathBuf::from(url),
             Err(e) => return Ok(Sources::Unusable(e.reason)),
         };
-        out.insert(source.clone(), path);
+        // Planning takes the stored probe instead of running ffprobe again.
+        let probe = media.and_then(|m| m.probe.as_deref());
+        out.insert(source.clone(), SourceFile::library(path, probe));
     }
     Ok(Sources::Ready(out))
 }

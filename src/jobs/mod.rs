@@ -129,7 +129,6 @@ pub struct WorkerCounts {
 /// Starts the server's workers: probes, renders, the callback deliverer, the URL upload
 /// worker and the project-count compactor.
 pub fn start(ctx: Arc<Ctx>, counts: WorkerCounts) -> Workers {
-    LazyLock::force(&STARTED);
     let mut workers = Workers::default();
     workers.spawn(CountCompactor {
         store: ctx.store.clone(),
@@ -178,9 +177,6 @@ impl Worker for CountCompactor {
         WorkerState::Busy
     }
 }
-
-/// When this server started its workers: scratch files older than that are a past run's.
-static STARTED: LazyLock<std::time::SystemTime> = LazyLock::new(std::time::SystemTime::now);
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatusLabel {

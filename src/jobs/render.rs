@@ -18,8 +18,7 @@ use crate::domain::job::{Job, JobOutcome};
 use crate::domain::media::{self, MediaInfo, MediaSource, MediaType};
 use crate::domain::now_micros;
 use crate::domain::timeline::{ClipSource, Timeline};
-use crate::media::probe;
-use crate::render::{self, OutputSpec, Plan, RenderError};
+use crate::render::{self, OutputSpec, Plan, RenderError, SourceFile};
 use crate::store::MediaKey;
 
 /// A lease outlives a dead worker by at most this long.
@@ -63,6 +62,9 @@ impl RenderWorker {
             .await
             .map_err(|e| e.to_string())?;
         if finished {
+            // A job that ends without rendering again (say, its source is gone now) still
+            // clears what a killed run of it left.
+            self.remove_scratch(job).await;
             METRICS.renders.get_or_create(&StatusLabel { status }).inc();
             if delivery.is_some() {
                 self.ctx.callback_wakeup.notify_one();
@@ -70,6 +72,14 @@ impl RenderWorker {
             tracing::info!(job_id = %job.job_id, status, message, "job finished");
         }
         Ok(())
+    }
+
+    async fn remove_scratch(&self, job: &Job) {
+        let output = self.ctx.storage.path(&job.output_bucket, &job.output_key);
+        let removed = render::remove_scratch(&output, &job.job_id).await;
+        if removed > 0 {
+            tracing::info!(job_id = %job.job_id, removed, "removed a killed render's temporary files");
+        }
     }
 
     async fn fail(&self, job: &Job, code: &str, message: String) -> Result<(), String> {
@@ -128,12 +138,21 @@ impl RenderWorker {
             tokio::fs::create_dir_all(parent)
                 .await
                 .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-            remove_stale_scratch(parent, &output).await;
         }
+        // A killed earlier run of this job (this server's before a crash, or a worker that
+        // lost the lease) may have left its temporary files: the job is ours now.
+        self.remove_scratch(&job).await;
         let progress = Arc::new(AtomicU8::new(0));
         let started = Instant::now();
         let rendered = {
-            let render = run_render(timeline, sources, spec, output, progress.clone());
+            let render = run_render(
+                timeline,
+                sources,
+                spec,
+                output,
+                &job.job_id,
+                progress.clone(),
+            );
             let heartbeat = async {
                 loop {
                     tokio::time::sleep(HEARTBEAT).await;
@@ -171,7 +190,7 @@ impl RenderWorker {
             }
         };
         let output = self.ctx.storage.path(&job.output_bucket, &job.output_key);
-        if let Err(message) = self.verify(&output, &plan).await {
+        if let Err(message) = render::verify(&plan, &output).await {
             return self.fail(&job, "InternalError", message).await;
         }
         self.register_output(&job).await?;
@@ -183,43 +202,6 @@ impl RenderWorker {
             },
         )
         .await
-    }
-
-    /// The written file must hold the planned frames (or, without video, the planned
-    /// duration to within a frame at 25 fps).
-    async fn verify(&self, output: &std::path::Path, plan: &Plan) -> Result<(), String> {
-        let probed = probe::probe(&output.to_string_lossy(), &self.ctx.probe_limits)
-            .await
-            .map_err(|e| format!("The output could not be verified: {e}"))?;
-        match probed.video_streams.first() {
-            Some(video) => {
-                let frames = video
-                    .nb_frames
-                    .as_deref()
-                    .and_then(|n| n.parse::<u64>().ok());
-                if frames != Some(plan.frames()) {
-                    return Err(format!(
-                        "The output has {} video frames; the plan has {}.",
-                        frames.map_or("an unknown number of".to_string(), |f| f.to_string()),
-                        plan.frames()
-                    ));
-                }
-            }
-            None => {
-                let duration = probed
-                    .file
-                    .duration
-                    .as_deref()
-                    .and_then(|d| d.parse::<f64>().ok());
-                if duration.is_none_or(|d| (d - plan.duration_secs()).abs() > 0.04) {
-                    return Err(format!(
-                        "The output lasts {duration:?} s; the plan lasts {} s.",
-                        plan.duration_secs()
-                    ));
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Registers (or, after a re-run, re-registers) the output as media `job.media_id`
@@ -284,43 +266,16 @@ impl RenderWorker {
 /// when its future is dropped).
 async fn run_render(
     timeline: Timeline,
-    sources: HashMap<ClipSource, PathBuf>,
+    sources: HashMap<ClipSource, SourceFile>,
     spec: OutputSpec,
     output: PathBuf,
+    job_id: &str,
     progress: Arc<AtomicU8>,
 ) -> Result<Plan, RenderError> {
     let plan = render::plan(&timeline, &sources, &spec).await?;
     let report = move |p: u8| progress.store(p.min(99), Ordering::Relaxed);
-    render::execute(&plan, &output, &report).await?;
+    render::execute_for(&plan, &output, job_id, &report).await?;
     Ok(plan)
-}
-
-/// Removes what a killed render of this output left next to it: its partial output
-/// (`.<name>.<id>.part`) and renderer scratch files (`.render-<id>.graph`/`.ass`), when
-/// older than this server's start or a lease: a live render keeps writing its partial
-/// output, and reads its scratch files only when ffmpeg starts.
-async fn remove_stale_scratch(dir: &std::path::Path, output: &std::path::Path) {
-    let Some(name) = output.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-        return;
-    };
-    let cutoff = std::cmp::max(*super::STARTED, std::time::SystemTime::now() - LEASE);
-    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
-        return;
-    };
-    while let Ok(Some(entry)) = entries.next_entry().await {
-        let file = entry.file_name().to_string_lossy().into_owned();
-        let partial = file.starts_with(&format!(".{name}.")) && file.ends_with(".part");
-        let scratch =
-            file.starts_with(".render-") && (file.ends_with(".graph") || file.ends_with(".ass"));
-        let stale = entry
-            .metadata()
-            .await
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| t < cutoff);
-        if (partial || scratch) && stale && tokio::fs::remove_file(entry.path()).await.is_ok() {
-            tracing::info!(file = %entry.path().display(), "removed a killed render's leftover");
-        }
-    }
 }
 
 /// A render error as the job's Code and Message.

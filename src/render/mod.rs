@@ -22,6 +22,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use crate::domain::timeline::{ClipSource, Timeline};
+use crate::media::probe::ProbeResult;
 
 pub use check::check;
 pub use graph::{transition_table, xfade_name};
@@ -37,6 +38,30 @@ pub struct OutputSpec {
     pub bitrate_kbps: Option<u32>,
     /// `OutputMediaConfig.MaxDuration` (the Timeline's own `MaxDuration` also applies).
     pub max_duration: Option<f64>,
+}
+
+/// A clip source's readable file, with the media library's probe of it when it is library
+/// media: the plan then takes the stored facts and runs no ffprobe for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub probed: Option<ProbeResult>,
+}
+
+impl SourceFile {
+    /// Library media's file and its stored probe (`MediaInfo.probe`, JSON); a probe that does
+    /// not parse only costs an ffprobe run.
+    pub fn library(path: PathBuf, stored_probe: Option<&str>) -> Self {
+        let probed = stored_probe.and_then(|p| serde_json::from_str(p).ok());
+        SourceFile { path, probed }
+    }
+}
+
+impl From<PathBuf> for SourceFile {
+    /// A file the library has not probed (a plain path or URL): ffprobe reads it.
+    fn from(path: PathBuf) -> Self {
+        SourceFile { path, probed: None }
+    }
 }
 
 /// ffprobe runs at once while planning.
@@ -200,32 +225,36 @@ impl std::fmt::Display for RenderError {
 // Written out rather than derived: thiserror would take the `source` field for an error cause.
 impl std::error::Error for RenderError {}
 
-/// Probes the given local source files (ffprobe) and builds the integer-frame plan. `sources`
-/// maps each clip source of the timeline (MediaId or MediaURL) to a readable local file.
+/// Builds the integer-frame plan. `sources` maps each clip source of the timeline (MediaId or
+/// MediaURL) to a readable file; sources without stored probe facts are probed with ffprobe.
 pub async fn plan(
     timeline: &Timeline,
-    sources: &HashMap<ClipSource, PathBuf>,
+    sources: &HashMap<ClipSource, SourceFile>,
     out: &OutputSpec,
 ) -> Result<Plan, RenderError> {
     check(timeline)?;
-    if run::which("ffprobe").is_none() {
+    let mut facts = HashMap::new();
+    let mut unprobed = Vec::new();
+    for source in timeline.sources() {
+        let file = sources.get(source).ok_or_else(|| RenderError::Source {
+            source: source_name(source),
+            message: "no local file for this source".to_owned(),
+        })?;
+        let stored = file.probed.as_ref().filter(|p| unchanged(&file.path, p));
+        match stored.and_then(probe::from_stored) {
+            Some(info) => {
+                facts.insert(source.clone(), (file.path.clone(), info));
+            }
+            None => unprobed.push((source.clone(), file.path.clone())),
+        }
+    }
+    if !unprobed.is_empty() && run::which("ffprobe").is_none() {
         return Err(RenderError::MissingTool(
             "ffprobe is not installed (apt-get install ffmpeg)".to_owned(),
         ));
     }
     // Distinct sources are probed a few at a time: on a long timeline the probes add up.
-    let wanted = timeline
-        .sources()
-        .into_iter()
-        .map(|source| match sources.get(source) {
-            Some(path) => Ok((source.clone(), path.clone())),
-            None => Err(RenderError::Source {
-                source: source_name(source),
-                message: "no local file for this source".to_owned(),
-            }),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let probes = wanted.into_iter().map(|(source, path)| async move {
+    let probes = unprobed.into_iter().map(|(source, path)| async move {
         match probe::probe(&path).await {
             Ok(info) => Ok((source, (path, info))),
             Err(message) => Err(RenderError::Source {
@@ -234,14 +263,30 @@ pub async fn plan(
             }),
         }
     });
-    let facts: HashMap<_, _> = futures_util::stream::iter(probes)
+    let probed: Vec<_> = futures_util::stream::iter(probes)
         .buffer_unordered(PROBES_AT_ONCE)
         .collect::<Vec<_>>()
         .await
         .into_iter()
         .collect::<Result<_, _>>()?;
+    facts.extend(probed);
     let font = subtitles::cjk_font();
     plan::resolve(timeline, &facts, out, font)
+}
+
+/// Whether a local file is still there with the size the stored probe saw: an object
+/// overwritten since its probe, or gone, is probed again (which names what is wrong with it).
+/// URLs and probes without a size count as unchanged.
+fn unchanged(path: &Path, probed: &ProbeResult) -> bool {
+    let stored = probed
+        .file
+        .file_size
+        .as_deref()
+        .and_then(|s| s.parse::<u64>().ok());
+    match std::fs::metadata(path) {
+        Ok(meta) => stored.is_none_or(|size| meta.len() == size),
+        Err(_) => path.to_string_lossy().contains("://"),
+    }
 }
 
 /// Runs ffmpeg for the plan and writes `output` atomically (temporary file in the same
@@ -252,7 +297,73 @@ pub async fn execute(
     output: &Path,
     progress: &(dyn Fn(u8) + Send + Sync),
 ) -> Result<(), RenderError> {
-    run::execute(plan, output, progress).await
+    run::execute(plan, output, &crate::domain::new_id(), progress).await
+}
+
+/// Checks a written output against the plan: it must hold exactly the planned video frames
+/// (or, without video, last the planned duration to within a frame at 25 fps). One ffprobe
+/// run; the message is fit for a job's `Message`.
+pub async fn verify(plan: &Plan, output: &Path) -> Result<(), String> {
+    let written = probe::written(output)
+        .await
+        .map_err(|e| format!("The output could not be verified: {e}"))?;
+    if written.has_video {
+        if written.frames != Some(plan.frames()) {
+            return Err(format!(
+                "The output has {} video frames; the plan has {}.",
+                written
+                    .frames
+                    .map_or("an unknown number of".to_string(), |f| f.to_string()),
+                plan.frames()
+            ));
+        }
+    } else if written
+        .duration
+        .is_none_or(|d| (d - plan.duration_secs()).abs() > 0.04)
+    {
+        return Err(format!(
+            "The output lasts {:?} s; the plan lasts {} s.",
+            written.duration,
+            plan.duration_secs()
+        ));
+    }
+    Ok(())
+}
+
+/// [`execute`] for `owner` (a job ID): the temporary files next to `output` carry its name, so
+/// [`remove_scratch`] finds what a killed run for the same owner left behind.
+pub async fn execute_for(
+    plan: &Plan,
+    output: &Path,
+    owner: &str,
+    progress: &(dyn Fn(u8) + Send + Sync),
+) -> Result<(), RenderError> {
+    let id = format!("{owner}-{}", crate::domain::new_id());
+    run::execute(plan, output, &id, progress).await
+}
+
+/// Removes every temporary file a run of [`execute_for`] `owner` left next to `output` (its
+/// partial output, graph, captions, segments, segment list, audio), whatever its age: the
+/// caller holds the owner's job, so no live render of it writes them. Answers how many.
+pub async fn remove_scratch(output: &Path, owner: &str) -> usize {
+    let (Some(dir), Some(name)) = (output.parent(), output.file_name()) else {
+        return 0;
+    };
+    let part = format!(".{}.{owner}-", name.to_string_lossy());
+    let scratch = format!(".render-{owner}-");
+    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
+        return 0;
+    };
+    let mut removed = 0;
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let ours =
+            (file.starts_with(&part) && file.ends_with(".part")) || file.starts_with(&scratch);
+        if ours && tokio::fs::remove_file(entry.path()).await.is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// The renderer's prerequisites that are not installed (ffmpeg, ffprobe, a CJK font for

@@ -1,12 +1,16 @@
-//! The facts the plan needs about a source, from one `ffprobe -of json` run. (The media
-//! library's probe keeps the vendor's text fields; the plan needs the exact frame rate as a
-//! fraction and whether the file is a still image.)
+//! The facts the plan needs about a source: from the media library's stored probe when the
+//! source is library media ([`from_stored`], no process started), else from one
+//! `ffprobe -of json` run ([`probe`]). Both give the same [`SourceInfo`] for the same file;
+//! where the stored text cannot say what ffprobe would, [`from_stored`] declines and the
+//! file is probed.
 
 use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
 use tokio::process::Command;
+
+use crate::media::probe::{MediaKind, ProbeResult};
 
 /// What the plan knows about one source file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -64,6 +68,38 @@ struct Format {
 const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub async fn probe(path: &Path) -> Result<SourceInfo, String> {
+    Ok(interpret(&ffprobe(path).await?))
+}
+
+/// What verifying a written output reads: whether it has video, the container's frame count
+/// of that video, and the duration.
+pub struct Written {
+    pub has_video: bool,
+    pub frames: Option<u64>,
+    pub duration: Option<f64>,
+}
+
+/// One ffprobe run over a file the renderer wrote (the media library probes it again, fully,
+/// once it is registered).
+pub async fn written(path: &Path) -> Result<Written, String> {
+    let p = ffprobe(path).await?;
+    let video = p
+        .streams
+        .iter()
+        .find(|s| s.codec_type.as_deref() == Some("video") && s.disposition.attached_pic == 0);
+    Ok(Written {
+        has_video: video.is_some(),
+        frames: video
+            .and_then(|v| v.nb_frames.as_deref())
+            .and_then(|n| n.parse().ok()),
+        duration: p
+            .format
+            .and_then(|f| f.duration)
+            .and_then(|d| d.parse().ok()),
+    })
+}
+
+async fn ffprobe(path: &Path) -> Result<Probe, String> {
     let mut cmd = Command::new("ffprobe");
     cmd.args([
         "-v",
@@ -97,8 +133,76 @@ pub async fn probe(path: &Path) -> Result<SourceInfo, String> {
             line.replace(&*path.to_string_lossy(), "<input>")
         ));
     }
-    let p: Probe = serde_json::from_slice(&out.stdout).map_err(|e| format!("ffprobe: {e}"))?;
-    Ok(interpret(&p))
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("ffprobe: {e}"))
+}
+
+/// Codecs whose single-frame files are still images (with the `image2`/`*_pipe` demuxers).
+const IMAGE_CODECS: [&str; 4] = ["png", "mjpeg", "bmp", "webp"];
+
+/// Whether the plan treats a file as a still image: a picture from an image demuxer, or
+/// one frame of an image codec, and no audio.
+fn is_still(format_name: &str, codec: Option<&str>, nb_frames: Option<&str>, audio: bool) -> bool {
+    let image_demuxer = format_name == "image2" || format_name.ends_with("_pipe");
+    let one_picture =
+        codec.is_some_and(|c| IMAGE_CODECS.contains(&c)) && nb_frames.is_none_or(|n| n == "1");
+    (image_demuxer || one_picture) && !audio
+}
+
+/// The plan's facts from the media library's probe of the file (the stored `ProbeResult`).
+/// `None` when the stored text cannot tell what ffprobe would: a file the library calls an
+/// image but the plan would play as video (an animated GIF or APNG: the library keeps no
+/// duration or rate for images).
+///
+/// The library keeps rates as decimals (`"29.97"`); they become fractions as
+/// `Video.Fps` does (NTSC rates n×1000/1001, others exact to 1/1000), and bitrates as
+/// Kbit/s with 2 decimals, rounded here to whole Kbit/s as [`probe`] rounds ffprobe's bit/s.
+pub fn from_stored(p: &ProbeResult) -> Option<SourceInfo> {
+    let video = p.video_streams.first();
+    let has_audio = !p.audio_streams.is_empty();
+    let image = video.is_some_and(|v| {
+        is_still(
+            p.file.format_name.as_deref().unwrap_or(""),
+            v.codec_name.as_deref(),
+            v.nb_frames.as_deref(),
+            has_audio,
+        )
+    });
+    if p.media_type == MediaKind::Image && !image {
+        return None;
+    }
+    let decimal = |t: &Option<String>| t.as_deref().and_then(|t| t.trim().parse::<f64>().ok());
+    let duration = decimal(&p.file.duration).filter(|d| d.is_finite() && *d > 0.0 && !image);
+    let bitrate_kbps = decimal(&p.file.bitrate)
+        .or(video.and_then(|v| decimal(&v.bitrate)))
+        .map(|b| b.round() as u32)
+        .filter(|b| *b > 0 && !image);
+    let fps = video.filter(|_| !image).and_then(|v| {
+        [&v.fps, &v.avg_fps]
+            .into_iter()
+            .filter_map(decimal)
+            .find(|r| *r > 0.0 && *r <= 120.0)
+            .map(super::fps_fraction)
+    });
+    let whole = |t: &Option<String>| t.as_deref().and_then(|t| t.trim().parse::<u32>().ok());
+    let rotate = video
+        .and_then(|v| v.rotate.as_deref())
+        .and_then(|r| r.trim().parse::<f64>().ok())
+        .map_or(0, |r| r.round() as i64);
+    let (width, height) = displayed(
+        video.and_then(|v| whole(&v.width)),
+        video.and_then(|v| whole(&v.height)),
+        rotate,
+    );
+    Some(SourceInfo {
+        duration,
+        width,
+        height,
+        fps,
+        bitrate_kbps,
+        has_video: video.is_some(),
+        has_audio,
+        image,
+    })
 }
 
 fn interpret(p: &Probe) -> SourceInfo {
@@ -113,13 +217,13 @@ fn interpret(p: &Probe) -> SourceInfo {
         .iter()
         .any(|s| s.codec_type.as_deref() == Some("audio"));
     let image = video.is_some_and(|v| {
-        format_name == "image2"
-            || format_name.ends_with("_pipe")
-            || (matches!(
-                v.codec_name.as_deref(),
-                Some("png" | "mjpeg" | "bmp" | "webp")
-            ) && v.nb_frames.as_deref().is_none_or(|n| n == "1"))
-    }) && !has_audio;
+        is_still(
+            format_name,
+            v.codec_name.as_deref(),
+            v.nb_frames.as_deref(),
+            has_audio,
+        )
+    });
     let duration = format
         .and_then(|f| f.duration.as_deref())
         .and_then(|d| d.parse::<f64>().ok())
@@ -136,11 +240,11 @@ fn interpret(p: &Probe) -> SourceInfo {
             .filter_map(|r| r.as_deref().and_then(parse_rate))
             .next()
     });
-    let rotated = video.is_some_and(|v| rotation(v) % 180 == 90);
-    let (mut width, mut height) = (video.and_then(|v| v.width), video.and_then(|v| v.height));
-    if rotated {
-        std::mem::swap(&mut width, &mut height);
-    }
+    let (width, height) = displayed(
+        video.and_then(|v| v.width),
+        video.and_then(|v| v.height),
+        video.map_or(0, rotation),
+    );
     SourceInfo {
         duration,
         width,
@@ -150,6 +254,15 @@ fn interpret(p: &Probe) -> SourceInfo {
         has_video: video.is_some(),
         has_audio,
         image,
+    }
+}
+
+/// The picture size as displayed: a quarter turn (`rotation` in degrees) swaps the sides.
+fn displayed(width: Option<u32>, height: Option<u32>, rotation: i64) -> (Option<u32>, Option<u32>) {
+    if rotation.rem_euclid(180) == 90 {
+        (height, width)
+    } else {
+        (width, height)
     }
 }
 
@@ -186,5 +299,36 @@ mod tests {
         assert_eq!(parse_rate("25/1"), Some((25, 1)));
         assert_eq!(parse_rate("90000/1"), None);
         assert_eq!(parse_rate("0/0"), None);
+    }
+
+    fn stored(json: serde_json::Value) -> Option<SourceInfo> {
+        from_stored(&serde_json::from_value(json).unwrap())
+    }
+
+    #[test]
+    fn stored_rates_become_fractions_and_images_the_plan_would_play_are_probed() {
+        let video = |fps: &str| {
+            stored(serde_json::json!({
+                "media_type": "video",
+                "file": {"FormatName": "mov,mp4,m4a,3gp,3g2,mj2", "Duration": "2.5", "Bitrate": "812.5"},
+                "video_streams": [{"CodecName": "h264", "Width": "640", "Height": "360",
+                    "Fps": fps, "AvgFPS": "25", "Rotate": "270"}],
+                "audio_streams": [], "subtitle_streams": []}))
+            .unwrap()
+        };
+        let v = video("29.97");
+        assert_eq!(v.fps, Some((30000, 1001)));
+        assert_eq!((v.width, v.height), (Some(360), Some(640)));
+        assert_eq!((v.duration, v.bitrate_kbps), (Some(2.5), Some(813)));
+        assert!(v.has_video && !v.has_audio && !v.image);
+        assert_eq!(video("12.5").fps, Some((25, 2)));
+        // ffprobe's 1000/1 of some WebM files is no rate: the average stands in.
+        assert_eq!(video("1000").fps, Some((25, 1)));
+        // An animated GIF is an image to the library (no duration kept) but video to the plan.
+        let gif = serde_json::json!({
+            "media_type": "image", "file": {"FormatName": "gif"},
+            "video_streams": [{"CodecName": "gif", "Width": "64", "Height": "64"}],
+            "audio_streams": [], "subtitle_streams": []});
+        assert_eq!(stored(gif), None);
     }
 }

@@ -37,9 +37,11 @@ impl Drop for Cleanup {
     }
 }
 
+/// Renders `plan` into `output`; `id` names this run's temporary files ([`scratch_names`]).
 pub(super) async fn execute(
     plan: &Plan,
     output: &Path,
+    id: &str,
     progress: &(dyn Fn(u8) + Send + Sync),
 ) -> Result<(), RenderError> {
     let dir = match output.parent() {
@@ -57,12 +59,11 @@ pub(super) async fn execute(
             "ffmpeg is not installed (apt-get install ffmpeg)".to_owned(),
         ));
     }
-    let id = uuid::Uuid::new_v4().simple().to_string();
     let part = format!(".{name}.{id}.part");
     let mut cleanup = Cleanup(vec![dir.join(&part)]);
     let segments = plan.segments();
     if segments.is_empty() {
-        run_plan(plan, &dir, &id, &part, &mut cleanup, progress).await?;
+        run_plan(plan, &dir, id, &part, &mut cleanup, progress).await?;
     } else {
         // Video in segments, audio once for the whole timeline, then one stream copy: the
         // share of each step in the progress is its share of the frames (audio ~5 %).

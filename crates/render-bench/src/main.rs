@@ -1,13 +1,24 @@
-//! Render benchmark: three timelines rendered by `openice render` and by a hand-written ffmpeg
-//! command for the same edit, on the same generated files, in the same run. Both commands end
-//! with the same frame-exact tail (`tpad` + `trim`) and use the same encoder settings. Reports
-//! the wall-time ratio, frame counts and SSIM between the two outputs (docs/benchmarks.md).
+//! Render benchmark: three timelines rendered by openice and by a hand-written ffmpeg command
+//! for the same edit, on the same generated files, in the same run, alternating. Both end with
+//! the same frame-exact tail (`tpad` + `trim`) and use the same encoder settings.
+//!
+//! openice renders as a producing job by default: an `openice serve` on a temporary data dir
+//! holds the sources as registered (probed) media, and the time is SubmitMediaProducingJob →
+//! `Success` seen by polling (planning, ffmpeg, verifying the output and registering it
+//! included). `--cli` times `openice render` on the plain files instead. Reports medians of
+//! `--repeat` runs of wall and CPU seconds (openice with its ffmpeg/ffprobe children; ffmpeg
+//! for the hand-written command), frame counts and SSIM between the two outputs
+//! (docs/benchmarks.md).
 //!
 //! `cargo run --release -p render-bench` (builds nothing else: run `cargo build --release`
 //! first so `target/release/openice` exists, or pass `--openice`).
 
+mod server;
+
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use clap::Parser;
@@ -26,10 +37,12 @@ struct Args {
     /// Multiplies every clip length (1 = 10 s clips, 4 s for the crossfade chain).
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
-    /// Runs of each command (alternating); the fastest of each counts, since the machine may
-    /// be shared.
+    /// Runs of each command (alternating); the medians are reported.
     #[arg(long, default_value_t = 3)]
     repeat: u32,
+    /// Time `openice render` (the CLI, sources probed with ffprobe) instead of a job.
+    #[arg(long)]
+    cli: bool,
     /// Keep the work directory (sources, timelines, outputs) here instead of a temporary one.
     #[arg(long)]
     keep: Option<PathBuf>,
@@ -66,12 +79,34 @@ fn main() {
         scale: args.scale,
         repeat: args.repeat.max(1),
     };
+    let specs: Vec<Spec> = [Case::Concat, Case::PipSubtitleMusic, Case::Crossfades]
+        .into_iter()
+        .map(|c| bench.spec(c))
+        .collect();
+    let library = (!args.cli).then(|| {
+        let mut files: Vec<String> = specs.iter().flat_map(|s| s.inputs.clone()).collect();
+        files.sort();
+        files.dedup();
+        let data = bench.dir.join("data");
+        std::fs::create_dir_all(&data).expect("data dir");
+        let server = server::Server::start(&bench.openice, &data, &files);
+        let ids = files
+            .iter()
+            .map(|f| (f.clone(), server.register(f)))
+            .collect::<HashMap<_, _>>();
+        (server, ids)
+    });
+    let what = if args.cli {
+        "openice render"
+    } else {
+        "openice job"
+    };
     println!(
-        "| timeline | openice render (s) | hand-written ffmpeg (s) | speed vs hand-written | frames openice / hand / plan | SSIM |"
+        "| timeline | {what} (s) | hand-written ffmpeg (s) | speed vs hand-written | CPU s {what} / hand | frames openice / hand / plan | SSIM |"
     );
-    println!("|---|---|---|---|---|---|");
-    for case in [Case::Concat, Case::PipSubtitleMusic, Case::Crossfades] {
-        bench.run(case);
+    println!("|---|---|---|---|---|---|---|");
+    for spec in &specs {
+        bench.measure(spec, library.as_ref().map(|(s, ids)| (s, ids)));
     }
 }
 
@@ -156,9 +191,10 @@ impl Bench {
         path
     }
 
-    fn run(&self, case: Case) {
+    /// Makes the case's sources and says what both sides render.
+    fn spec(&self, case: Case) -> Spec {
         let s = self.scale;
-        let (name, timeline, hand_inputs, graph, frames) = match case {
+        let (name, timeline, inputs, graph, frames) = match case {
             Case::Concat => {
                 let clip = 10.0 * s;
                 let srcs: Vec<String> = (0..3)
@@ -274,44 +310,166 @@ impl Bench {
                 ("20 clips with crossfades", timeline, srcs, g, frames)
             }
         };
-        let tag = case as u8;
-        let tl = self.path(&format!("timeline-{tag}.json"));
-        std::fs::write(&tl, timeline.to_string()).expect("writing the timeline");
-        let ours = self.path(&format!("openice-{tag}.mp4"));
+        Spec {
+            name,
+            tag: case as u8,
+            timeline,
+            inputs,
+            graph,
+            frames,
+        }
+    }
+
+    /// Runs both sides `repeat` times, alternating, and prints the row of medians. With a
+    /// server, openice renders `library` media (MediaIds) as a producing job.
+    fn measure(&self, spec: &Spec, library: Option<(&server::Server, &HashMap<String, String>)>) {
+        let tag = spec.tag;
+        let config = serde_json::json!({"Width": self.w, "Height": self.h, "Bitrate": BITRATE,
+            "Video": {"Fps": FPS}});
         let theirs = self.path(&format!("hand-{tag}.mp4"));
-        let (mut t_ours, mut t_hand) = (f64::INFINITY, f64::INFINITY);
-        let mut planned = 0;
-        for _ in 0..self.repeat {
-            let (t, report) = run(Command::new(&self.openice)
-                .args(["render", "--timeline", &tl, "-o", &ours, "--output-config"])
-                .arg(
-                    serde_json::json!({"Width": self.w, "Height": self.h, "Bitrate": BITRATE,
-                        "Video": {"Fps": FPS}})
-                    .to_string(),
-                ));
-            t_ours = t_ours.min(t);
-            planned = serde_json::from_str::<serde_json::Value>(&report)
-                .ok()
-                .and_then(|r| r["Frames"].as_u64())
-                .unwrap_or(0);
-            let mut hand = ffmpeg();
-            hand.current_dir(&self.dir);
-            for i in &hand_inputs {
-                hand.args(["-i", i]);
+        let (mut ours, mut hand) = (Vec::new(), Vec::new());
+        let (mut out, mut planned) = (PathBuf::new(), 0);
+        for i in 0..self.repeat {
+            let (secs, cpu) = match library {
+                Some((server, ids)) => {
+                    let timeline = with_media_ids(&spec.timeline, ids);
+                    let before = server.cpu_secs();
+                    let (secs, job, file) =
+                        server.produce(&timeline, &config, &format!("out/openice-{tag}-{i}.mp4"));
+                    let cpu = server.cpu_secs() - before;
+                    planned = job["Duration"]
+                        .as_f64()
+                        .map_or(0, |d| (d * FPS as f64).round() as u64);
+                    // The output's own registration probe runs after Success: let it finish
+                    // outside both measurements.
+                    server.wait_probed(job["MediaId"].as_str().expect("a MediaId"));
+                    out = file;
+                    (secs, cpu)
+                }
+                None => {
+                    let tl = self.path(&format!("timeline-{tag}.json"));
+                    std::fs::write(&tl, spec.timeline.to_string()).expect("writing the timeline");
+                    out = self.dir.join(format!("openice-{tag}.mp4"));
+                    let before = children_cpu_secs();
+                    let (secs, report) = run(Command::new(&self.openice)
+                        .args(["render", "--timeline", &tl, "-o"])
+                        .arg(&out)
+                        .arg("--output-config")
+                        .arg(config.to_string()));
+                    planned = serde_json::from_str::<serde_json::Value>(&report)
+                        .ok()
+                        .and_then(|r| r["Frames"].as_u64())
+                        .unwrap_or(0);
+                    (secs, children_cpu_secs() - before)
+                }
+            };
+            ours.push((secs, cpu));
+            let mut cmd = ffmpeg();
+            cmd.current_dir(&self.dir);
+            for i in &spec.inputs {
+                cmd.args(["-i", i]);
             }
-            hand.args(["-filter_complex", &graph, "-map", "[v]", "-map", "[a]"])
+            cmd.args(["-filter_complex", &spec.graph, "-map", "[v]", "-map", "[a]"])
                 .args(encoder())
                 .arg(&theirs);
-            t_hand = t_hand.min(run(&mut hand).0);
+            let before = children_cpu_secs();
+            let secs = run(&mut cmd).0;
+            hand.push((secs, children_cpu_secs() - before));
+            eprintln!(
+                "{} run {}: openice {:.2} s ({:.2} CPU s), hand-written {:.2} s ({:.2} CPU s)",
+                spec.name,
+                i + 1,
+                ours[i as usize].0,
+                ours[i as usize].1,
+                hand[i as usize].0,
+                hand[i as usize].1
+            );
         }
+        let median = |runs: &[(f64, f64)], pick: fn(&(f64, f64)) -> f64| {
+            let mut v: Vec<f64> = runs.iter().map(pick).collect();
+            v.sort_by(f64::total_cmp);
+            let n = v.len();
+            if n % 2 == 1 {
+                v[n / 2]
+            } else {
+                (v[n / 2 - 1] + v[n / 2]) / 2.0
+            }
+        };
+        let (t_ours, t_hand) = (median(&ours, |r| r.0), median(&hand, |r| r.0));
+        let (c_ours, c_hand) = (median(&ours, |r| r.1), median(&hand, |r| r.1));
+        let out = out.to_string_lossy();
         println!(
-            "| {name} | {t_ours:.2} | {t_hand:.2} | {:.2}× | {} / {} / {planned} (expected {frames}) | {:.4} |",
+            "| {} | {t_ours:.2} | {t_hand:.2} | {:.2}× | {c_ours:.1} / {c_hand:.1} | {} / {} / {planned} (expected {}) | {:.4} |",
+            spec.name,
             t_hand / t_ours,
-            count(&ours),
+            count(&out),
             count(&theirs),
-            ssim(&ours, &theirs)
+            spec.frames,
+            ssim(&out, &theirs)
         );
     }
+}
+
+/// What one timeline case renders on both sides.
+struct Spec {
+    name: &'static str,
+    tag: u8,
+    /// The Timeline, clips naming their files by MediaURL (local paths).
+    timeline: serde_json::Value,
+    /// The hand-written command's inputs, in its graph's order.
+    inputs: Vec<String>,
+    graph: String,
+    frames: u64,
+}
+
+/// The timeline with every `MediaURL` of a registered file replaced by its `MediaId`.
+fn with_media_ids(v: &serde_json::Value, ids: &HashMap<String, String>) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(
+                    |(k, v)| match (k.as_str(), v.as_str().and_then(|u| ids.get(u))) {
+                        ("MediaURL", Some(id)) => ("MediaId".to_owned(), Value::from(id.clone())),
+                        _ => (k.clone(), with_media_ids(v, ids)),
+                    },
+                )
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|i| with_media_ids(i, ids)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// CPU seconds of this process's waited-for children so far (their children included).
+fn children_cpu_secs() -> f64 {
+    stat_cpu_secs("/proc/self/stat", false)
+}
+
+/// CPU seconds from a `/proc/<pid>/stat`: user + system of the waited-for children, and of the
+/// process itself when `own`.
+fn stat_cpu_secs(stat: &str, own: bool) -> f64 {
+    static CLOCK_TICKS: OnceLock<f64> = OnceLock::new();
+    let per_sec = *CLOCK_TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    });
+    let text = std::fs::read_to_string(stat).unwrap_or_default();
+    // After the parenthesised command name come state (field 3) … utime, stime, cutime,
+    // cstime (fields 14–17).
+    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(4)
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let skip = if own { 0 } else { 2 };
+    fields.iter().skip(skip).sum::<u64>() as f64 / per_sec
 }
 
 fn ass_time(secs: f64) -> String {
