@@ -9,7 +9,7 @@ use serde_json::Value;
 use sqlx::{Column, Executor, Row, TypeInfo, ValueRef};
 
 use super::postgres::PgStore;
-use super::sqlite::SqliteStore;
+use super::sqlite::sqlx_pool::SqlxSqlite;
 use super::{StoreError, StoreResult};
 
 /// The tables a dump carries, parents before the rows that name them.
@@ -122,7 +122,7 @@ pub trait Export: Send + Sync {
 pub async fn open(url: Option<&str>, data_dir: &std::path::Path) -> StoreResult<Box<dyn Export>> {
     match super::backend(url, data_dir)? {
         super::Backend::Postgres(u) => Ok(Box::new(PgStore::connect(&u).await?)),
-        super::Backend::Sqlite(path) => Ok(Box::new(SqliteStore::open(&path).await?)),
+        super::Backend::Sqlite(path) => Ok(Box::new(SqlxSqlite::open(&path).await?)),
     }
 }
 
@@ -277,10 +277,10 @@ macro_rules! impl_export {
 
 mod sqlite_export {
     use super::*;
-    use crate::store::sqlite::BEGIN_WRITE;
+    use crate::store::sqlite::sqlx_pool::BEGIN_WRITE;
     // A deferred transaction's first read fixes its WAL snapshot for every later read.
     impl_export!(
-        SqliteStore,
+        SqlxSqlite,
         sqlx::Sqlite,
         "BEGIN",
         "SELECT name FROM sqlite_master WHERE type = 'table'",

@@ -94,32 +94,32 @@ pub(super) const CLAIMABLE: &str = "status IN ('Init', 'Queuing', 'Processing') 
 
 #[derive(sqlx::FromRow)]
 pub(super) struct JobRow {
-    account_id: String,
-    job_id: String,
-    project_id: String,
-    media_id: String,
-    vod_media_id: Option<String>,
-    media_url: String,
-    output_bucket: String,
-    output_key: String,
-    timeline: String,
-    template_id: Option<String>,
-    clips_param: Option<String>,
-    output_media_config: String,
-    media_metadata: Option<String>,
-    editing_produce_config: Option<String>,
-    user_data: Option<String>,
-    source: Option<String>,
-    client_token: Option<String>,
-    job_type: String,
-    status: String,
-    code: Option<String>,
-    message: Option<String>,
-    progress: i64,
-    duration: Option<f64>,
-    create_time: i64,
-    modified_time: i64,
-    complete_time: Option<i64>,
+    pub(super) account_id: String,
+    pub(super) job_id: String,
+    pub(super) project_id: String,
+    pub(super) media_id: String,
+    pub(super) vod_media_id: Option<String>,
+    pub(super) media_url: String,
+    pub(super) output_bucket: String,
+    pub(super) output_key: String,
+    pub(super) timeline: String,
+    pub(super) template_id: Option<String>,
+    pub(super) clips_param: Option<String>,
+    pub(super) output_media_config: String,
+    pub(super) media_metadata: Option<String>,
+    pub(super) editing_produce_config: Option<String>,
+    pub(super) user_data: Option<String>,
+    pub(super) source: Option<String>,
+    pub(super) client_token: Option<String>,
+    pub(super) job_type: String,
+    pub(super) status: String,
+    pub(super) code: Option<String>,
+    pub(super) message: Option<String>,
+    pub(super) progress: i64,
+    pub(super) duration: Option<f64>,
+    pub(super) create_time: i64,
+    pub(super) modified_time: i64,
+    pub(super) complete_time: Option<i64>,
 }
 
 impl TryFrom<JobRow> for Job {
@@ -158,14 +158,14 @@ impl TryFrom<JobRow> for Job {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct EventCallbackRow {
-    account_id: String,
-    callback_type: String,
-    callback_url: Option<String>,
-    callback_queue_name: Option<String>,
-    event_types: String,
-    auth_switch: i64,
-    auth_key: Option<String>,
-    modified_time: i64,
+    pub(super) account_id: String,
+    pub(super) callback_type: String,
+    pub(super) callback_url: Option<String>,
+    pub(super) callback_queue_name: Option<String>,
+    pub(super) event_types: String,
+    pub(super) auth_switch: i64,
+    pub(super) auth_key: Option<String>,
+    pub(super) modified_time: i64,
 }
 
 impl From<EventCallbackRow> for EventCallback {
@@ -185,14 +185,14 @@ impl From<EventCallbackRow> for EventCallback {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct DeliveryRow {
-    delivery_id: String,
-    account_id: String,
-    url: String,
-    body: String,
-    auth_key: Option<String>,
-    attempts: i64,
-    next_attempt: i64,
-    create_time: i64,
+    pub(super) delivery_id: String,
+    pub(super) account_id: String,
+    pub(super) url: String,
+    pub(super) body: String,
+    pub(super) auth_key: Option<String>,
+    pub(super) attempts: i64,
+    pub(super) next_attempt: i64,
+    pub(super) create_time: i64,
 }
 
 impl From<DeliveryRow> for Delivery {

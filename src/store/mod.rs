@@ -31,6 +31,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Backend(sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
@@ -47,6 +49,23 @@ impl From<sqlx::Error> for StoreError {
         BACKEND_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         StoreError::Backend(e)
     }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        BACKEND_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        StoreError::Sqlite(e)
+    }
+}
+
+/// When an embedded (SQLite) commit is on disk: `Normal` (WAL + `synchronous=NORMAL`)
+/// survives a killed process, only power loss can drop the last commits; `Full` syncs the
+/// WAL at every commit and survives power loss too. PostgreSQL follows its own settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SyncMode {
+    #[default]
+    Normal,
+    Full,
 }
 
 #[async_trait]
@@ -294,10 +313,15 @@ impl MediaKey<'_> {
 
 /// Opens the store a URL names: `postgres://…` or `sqlite://…`; anything else is a path
 /// to a SQLite file. `None` is `<data_dir>/openice.db`.
-pub async fn open(url: Option<&str>, data_dir: &Path) -> StoreResult<Arc<dyn Store>> {
+/// `sync` applies to SQLite.
+pub async fn open(
+    url: Option<&str>,
+    data_dir: &Path,
+    sync: SyncMode,
+) -> StoreResult<Arc<dyn Store>> {
     match backend(url, data_dir)? {
         Backend::Postgres(u) => Ok(Arc::new(postgres::PgStore::connect(&u).await?)),
-        Backend::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(&path).await?)),
+        Backend::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(&path, sync).await?)),
     }
 }
 

@@ -41,7 +41,7 @@ pub struct UrlUploadJob {
     pub complete_time: Option<i64>,
 }
 
-type JobRow = (
+pub(super) type JobRow = (
     String,
     String,
     String,
