@@ -1,6 +1,7 @@
-//! Persistence behind one trait, with a SQLite (embedded, default) and a PostgreSQL
-//! implementation. Both use the same column layout and, where the dialects agree, the same
-//! SQL text defined here; dialect-specific work lives in each backend.
+//! Persistence behind one trait, with a SQLite (embedded, default; `sqlite/`, rusqlite) and
+//! a PostgreSQL (sqlx) engine. Both use the same column layout and, where the dialects
+//! agree, the same SQL text and row decoding defined here; how each runs it lives in the
+//! engine.
 
 pub mod export;
 mod jobs;

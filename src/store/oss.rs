@@ -157,7 +157,8 @@ macro_rules! impl_upload_store {
         }
 
         async fn upload_pending(&self, account_id: &str, media_id: &str) -> StoreResult<bool> {
-            let row: Option<(i64,)> = sqlx::query_as(
+            // PostgreSQL's literal 1 is an INT4.
+            let row: Option<(i32,)> = sqlx::query_as(
                 "SELECT 1 FROM pending_uploads WHERE account_id = $1 AND media_id = $2",
             )
             .bind(account_id)
