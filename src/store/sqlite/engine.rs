@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -30,8 +30,7 @@ pub(super) enum Outcome<R> {
 
 /// The connections: readers pooled, the writer on its thread.
 pub(super) struct Engine {
-    path: PathBuf,
-    readers: Mutex<Vec<Connection>>,
+    readers: Arc<Readers>,
     jobs: Option<mpsc::Sender<Box<dyn WriteJob>>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -64,31 +63,33 @@ impl Engine {
             })
             .map_err(|e| StoreError::Config(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Engine {
-            path: path.to_path_buf(),
-            readers: Mutex::new(vec![reader]),
+            readers: Arc::new(Readers {
+                path: path.to_path_buf(),
+                idle: Mutex::new(vec![reader]),
+            }),
             jobs: Some(tx),
             thread: Some(thread),
         })
     }
 
-    /// Runs `f` on this thread with a pooled reading connection (a new one when all are
-    /// taken: their number is bounded by the threads that read at once).
+    /// Runs `f` on this thread with a pooled reading connection: a point read from the
+    /// page cache costs less than a hand-off to another thread would.
     pub(super) fn read<R>(&self, f: impl FnOnce(&Connection) -> StoreResult<R>) -> StoreResult<R> {
-        let pooled = self
-            .readers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        let conn = match pooled {
-            Some(c) => c,
-            None => connect(&self.path)?,
-        };
-        let out = f(&conn);
-        self.readers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(conn);
-        out
+        self.readers.read(f)
+    }
+
+    /// A read that may scan many rows or load megabytes (searches) runs on tokio's blocking
+    /// pool instead, so that the runtime's workers keep serving (and streaming answers).
+    pub(super) async fn read_apart<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || readers.read(f))
+            .await
+            .map_err(|e| {
+                StoreError::from(failure(ffi::SQLITE_ABORT, format!("a read failed: {e}")))
+            })?
     }
 
     /// Runs `f` on the writer in the next group's transaction; answers after its COMMIT.
@@ -113,6 +114,34 @@ impl Engine {
         let jobs = self.jobs.as_ref().ok_or_else(writer_stopped)?;
         jobs.send(job).map_err(|_| writer_stopped())?;
         answer.await.map_err(|_| writer_stopped())?
+    }
+}
+
+/// Reading connections, taken and put back without a thread switch.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    /// A new connection when all are taken: their number is bounded by the threads that
+    /// read at once.
+    fn read<R>(&self, f: impl FnOnce(&Connection) -> StoreResult<R>) -> StoreResult<R> {
+        let pooled = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => connect(&self.path)?,
+        };
+        let out = f(&conn);
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(conn);
+        out
     }
 }
 

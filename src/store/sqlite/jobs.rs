@@ -216,13 +216,15 @@ impl JobStore for SqliteStore {
     }
 
     async fn search_jobs(&self, account_id: &str, q: &JobQuery) -> StoreResult<Paged<Job>> {
-        let sql = jobs_sql(account_id, q);
-        self.engine.read(|c| {
-            fetch_paged(c, &sql, &q.page, rows::job, |j: &Job| Cursor {
-                create_time: j.create_time,
-                id: j.job_id.clone(),
+        let (sql, page) = (jobs_sql(account_id, q), q.page.clone());
+        self.engine
+            .read_apart(move |c| {
+                fetch_paged(c, &sql, &page, rows::job, |j: &Job| Cursor {
+                    create_time: j.create_time,
+                    id: j.job_id.clone(),
+                })
             })
-        })
+            .await
     }
 
     async fn claim_job(

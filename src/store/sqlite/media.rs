@@ -1,5 +1,7 @@
 //! Media assets and their probe leases.
 
+use std::sync::LazyLock;
+
 use rusqlite::Connection;
 use rusqlite::types::ToSql;
 
@@ -10,7 +12,9 @@ use super::rows;
 use crate::domain::media::{MediaInfo, MediaQuery};
 use crate::domain::{Cursor, Micros, Paged};
 use crate::store::sql::{IN_LIST_CHUNK, placeholders};
-use crate::store::{INSERT_MEDIA, MEDIA_COLUMNS, MediaKey, StoreResult, UPDATE_MEDIA, media_sql};
+use crate::store::{
+    INSERT_MEDIA, MEDIA_COLUMNS, MediaKey, StoreError, StoreResult, UPDATE_MEDIA, media_sql,
+};
 
 /// Waiting for a probe at `$1`: `Init`, or `Preparing` with a lapsed lease. A media whose
 /// upload has not arrived yet (pending_uploads) has nothing to probe.
@@ -100,12 +104,19 @@ fn media_where(
     column: &'static str,
     value: &str,
 ) -> StoreResult<Option<MediaInfo>> {
-    let row = query_opt(
-        c,
-        &format!("SELECT {MEDIA_COLUMNS} FROM media WHERE account_id = $1 AND {column} = $2"),
-        &[&account_id, &value],
-        rows::media,
-    )?;
+    // Built once per column: GetMediaInfo is a hot read.
+    const UNIQUE: [&str; 4] = ["media_id", "location", "reference_id", "client_token"];
+    static SQL: LazyLock<[String; 4]> = LazyLock::new(|| {
+        UNIQUE.map(|column| {
+            format!("SELECT {MEDIA_COLUMNS} FROM media WHERE account_id = $1 AND {column} = $2")
+        })
+    });
+    let Some(i) = UNIQUE.iter().position(|u| *u == column) else {
+        return Err(StoreError::Config(format!(
+            "media has no unique column {column}"
+        )));
+    };
+    let row = query_opt(c, &SQL[i], &[&account_id, &value], rows::media)?;
     row.map(MediaInfo::try_from).transpose()
 }
 

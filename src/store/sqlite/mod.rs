@@ -200,13 +200,17 @@ impl Store for SqliteStore {
         account_id: &str,
         query: &ProjectQuery,
     ) -> StoreResult<Paged<EditingProject>> {
+        let (account_id, q) = (account_id.to_string(), query.clone());
         self.engine
-            .read(|c| projects::search_projects(c, account_id, query))
+            .read_apart(move |c| projects::search_projects(c, &account_id, &q))
+            .await
     }
 
     async fn search_projects_bytes(&self, account_id: &str, q: &ProjectQuery) -> StoreResult<u64> {
+        let (account_id, q) = (account_id.to_string(), q.clone());
         self.engine
-            .read(|c| projects::search_projects_bytes(c, account_id, q))
+            .read_apart(move |c| projects::search_projects_bytes(c, &account_id, &q))
+            .await
     }
 
     async fn claim_bucket(&self, bucket: &str, account_id: &str) -> StoreResult<String> {
@@ -278,8 +282,10 @@ impl Store for SqliteStore {
         account_id: &str,
         query: &MediaQuery,
     ) -> StoreResult<Paged<MediaInfo>> {
+        let (account_id, q) = (account_id.to_string(), query.clone());
         self.engine
-            .read(|c| media::search_media(c, account_id, query))
+            .read_apart(move |c| media::search_media(c, &account_id, &q))
+            .await
     }
 
     async fn claim_probe(
@@ -409,8 +415,10 @@ impl Store for SqliteStore {
         account_id: &str,
         query: &TemplateQuery,
     ) -> StoreResult<Paged<Template>> {
+        let (account_id, q) = (account_id.to_string(), query.clone());
         self.engine
-            .read(|c| catalog::search_templates(c, account_id, query))
+            .read_apart(move |c| catalog::search_templates(c, &account_id, &q))
+            .await
     }
 
     async fn add_materials(

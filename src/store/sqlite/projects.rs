@@ -1,5 +1,7 @@
 //! Editing projects, their timeline's media links and their materials.
 
+use std::sync::LazyLock;
+
 use rusqlite::Connection;
 use rusqlite::types::ToSql;
 
@@ -93,15 +95,14 @@ pub(super) fn project(
     account_id: &str,
     project_id: &str,
 ) -> StoreResult<Option<EditingProject>> {
-    let row = query_opt(
-        c,
-        &format!(
+    // Built once: GetEditingProject is the hottest read.
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
             "SELECT {PROJECT_COLUMNS} FROM editing_projects \
              WHERE account_id = $1 AND project_id = $2 AND status <> 'Deleted'"
-        ),
-        &[&account_id, &project_id],
-        rows::project,
-    )?;
+        )
+    });
+    let row = query_opt(c, &SQL, &[&account_id, &project_id], rows::project)?;
     row.map(EditingProject::try_from).transpose()
 }
 
