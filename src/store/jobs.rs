@@ -1,6 +1,6 @@
 //! Producing jobs, event callbacks and the callback outbox: the [`JobStore`] half of the
-//! store, with SQL both dialects share. Each backend invokes `impl_job_store!` next to
-//! `impl_store!`.
+//! store, with SQL both dialects share. The sqlx engine (PostgreSQL) invokes
+//! `impl_job_store!` next to `impl_store!`; SQLite implements it in `sqlite/jobs.rs`.
 
 use async_trait::async_trait;
 

@@ -1,6 +1,6 @@
 //! Store methods of the upload actions and the OSS API (pending uploads, temporary upload
-//! credentials). Their SQL is shared by both backends; `impl_store!` implements
-//! [`UploadStore`] for each backend with `impl_upload_store!`.
+//! credentials). `impl_store!` implements [`UploadStore`] for the sqlx engine (PostgreSQL)
+//! with `impl_upload_store!`; SQLite implements it in `sqlite/uploads.rs`.
 
 use super::StoreResult;
 

@@ -1,12 +1,10 @@
-//! The [`Store`](super::Store) methods whose SQL both dialects share. Each backend invokes
-//! `impl_store!` on a type with a `pool` field; what differs (connecting, pragmas,
-//! migrations) lives in the backend's own file. Dynamic SQL here is assembled only from
+//! The [`Store`](super::Store) methods of the sqlx engine, which PostgreSQL uses (SQLite has
+//! its own engine in `sqlite/`, reusing the shared SQL text of `store/mod.rs`).
+//! `postgres.rs` invokes `impl_store!` on a type with a `pool` field; what differs
+//! (connecting, migrations) lives there. Dynamic SQL here is assembled only from
 //! constants and `$n` placeholders (hence `AssertSqlSafe`); values are always bound.
-//! Every write goes through the backend's `writer` pool and reads through `pool`: on SQLite
-//! the writer is one connection, so writers queue in the pool (fair, async) instead of
-//! spinning on SQLite's lock; on PostgreSQL both are the same pool. Transactions start with
-//! the backend's `BEGIN_WRITE`: on SQLite `BEGIN IMMEDIATE`, so a transaction that reads
-//! before it writes cannot fail to upgrade its lock.
+//! Every write goes through the backend's `writer` pool and reads through `pool` (on
+//! PostgreSQL the same pool). Transactions start with the backend's `BEGIN_WRITE`.
 
 /// Rows per multi-row INSERT: well under both backends' limits on bound values.
 pub(super) const ROWS_PER_INSERT: usize = 400;
