@@ -580,7 +580,9 @@ async fn uploads_credentials_and_url_jobs() {
             ..job.clone()
         };
         s.finish_url_job(&done).await.unwrap();
-        let by_url = s.url_jobs(ACCOUNT, &[job.source_url.clone()], true).await;
+        let by_url = s
+            .url_jobs(ACCOUNT, std::slice::from_ref(&job.source_url), true)
+            .await;
         assert_eq!(by_url.unwrap(), [done]);
     })
     .await;
