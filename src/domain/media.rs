@@ -1,5 +1,7 @@
 //! Media assets: input URLs, metadata limits, statuses and the update rules of UpdateMediaInfo.
 
+use percent_encoding::percent_decode_str;
+
 use super::project::Invalid;
 use super::{Micros, vendor_enum};
 
@@ -68,8 +70,9 @@ impl InputLocation {
         if let Some((bucket, endpoint)) = host.split_once('.')
             && is_oss_endpoint(endpoint)
         {
-            let key =
-                percent_decode(path).ok_or_else(|| bad("The object key is not valid UTF-8."))?;
+            let key = percent_decode_str(path)
+                .decode_utf8()
+                .map_err(|_| bad("The object key is not valid UTF-8."))?;
             return Self::oss(bucket, &key, param);
         }
         Ok(InputLocation::Remote {
@@ -145,25 +148,6 @@ pub fn check_key(key: &str) -> Result<(), String> {
     } else {
         Ok(())
     }
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(h) = s.get(i + 1..i + 3)
-            && let Ok(b) = u8::from_str_radix(h, 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).ok()
 }
 
 /// Byte limits of the seed's UpdateMediaInfo (RegisterMediaInfo shares them).
@@ -592,6 +576,13 @@ mod tests {
             p("http://my-bucket.oss-cn-beijing-internal.aliyuncs.com/a/b%20c.mp4").unwrap(),
             oss("my-bucket", "a/b c.mp4")
         );
+        // A `%` without two hex digits stays; `+` is not a space in a path.
+        assert_eq!(
+            p("https://my-bucket.oss-cn-shanghai.aliyuncs.com/%E4%B8%AD/50%zz+1%2").unwrap(),
+            oss("my-bucket", "中/50%zz+1%2")
+        );
+        let bad_utf8 = p("https://my-bucket.oss-cn-shanghai.aliyuncs.com/a%FF.mp4");
+        assert!(bad_utf8.is_err(), "{bad_utf8:?}");
         assert!(matches!(
             p("https://example.com/v.mp4").unwrap(),
             InputLocation::Remote { host, .. } if host == "example.com"

@@ -4,13 +4,17 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, utf8_percent_encode};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use super::error::{OssCode, OssError};
+
+/// RFC 3986 unreserved characters stay; everything else is escaped (V4, as in ICE
+/// signatures).
+pub use crate::protocol::sign::RFC3986;
 
 /// The query parameters V1 signs (oss2 `ProviderAuth._subresource_key_set`); others such as
 /// `prefix` or `max-keys` are not part of the signature.
@@ -111,12 +115,7 @@ pub fn is_subresource(name: &str) -> bool {
 const V4_ALGORITHM: &str = "OSS4-HMAC-SHA256";
 const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 
-/// RFC 3986 unreserved characters stay; everything else is escaped (V4).
-pub const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+/// [`RFC3986`] with `/` kept, for the V4 canonical URI.
 const RFC3986_PATH: &AsciiSet = &RFC3986.remove(b'/');
 
 /// What a signature covers: the request as the client addressed it, with the path and
