@@ -126,10 +126,11 @@ pub async fn open(url: Option<&str>, data_dir: &std::path::Path) -> StoreResult<
     }
 }
 
-/// Generates [`Export`] for a backend: `$snapshot` starts its read transaction,
-/// `$tables` lists its tables, `$after_import` runs after the rows are in (sequences).
+/// Generates [`Export`] for a backend: `$writer` is its pool field for writes, `$snapshot`
+/// starts its read transaction, `$tables` lists its tables, `$after_import` runs after the
+/// rows are in (sequences).
 macro_rules! impl_export {
-    ($store:ty, $db:ty, $snapshot:expr, $tables:expr, $after_import:expr) => {
+    ($store:ty, $writer:ident, $snapshot:expr, $tables:expr, $after_import:expr) => {
         #[async_trait]
         impl Export for $store {
             async fn export(&self) -> StoreResult<Vec<TableRows>> {
@@ -183,7 +184,7 @@ macro_rules! impl_export {
             }
 
             async fn import(&self, tables: &[TableRows]) -> StoreResult<()> {
-                let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
+                let mut tx = self.$writer.begin_with(BEGIN_WRITE).await?;
                 let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
                     .fetch_one(&mut *tx)
                     .await?;
@@ -281,7 +282,7 @@ mod sqlite_export {
     // A deferred transaction's first read fixes its WAL snapshot for every later read.
     impl_export!(
         SqlxSqlite,
-        sqlx::Sqlite,
+        writer,
         "BEGIN",
         "SELECT name FROM sqlite_master WHERE type = 'table'",
         [] as [&str; 0]
@@ -290,10 +291,11 @@ mod sqlite_export {
 
 mod postgres_export {
     use super::*;
-    use crate::store::postgres::BEGIN_WRITE;
+    /// PostgreSQL handles concurrent writers itself: a plain transaction, on the one pool.
+    const BEGIN_WRITE: &str = "BEGIN";
     impl_export!(
         PgStore,
-        sqlx::Postgres,
+        pool,
         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         "SELECT table_name::text FROM information_schema.tables \
          WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",

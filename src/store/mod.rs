@@ -385,33 +385,6 @@ const UPDATE_PROJECT_TIMELINE: &str = "UPDATE editing_projects SET timeline = $3
      template_id = $4, clips_param = $5, template_type = $6, status = $7, duration = $8 \
      WHERE account_id = $1 AND project_id = $2 AND status = $9 AND duration = $10";
 
-/// Binds an [`EditingProject`] to `$1..$18` in `PROJECT_COLUMNS` order.
-macro_rules! bind_project {
-    ($query:expr, $p:expr) => {{
-        let p = $p;
-        $query
-            .bind(&p.account_id)
-            .bind(&p.project_id)
-            .bind(&p.title)
-            .bind(&p.description)
-            .bind(&p.timeline)
-            .bind(&p.template_id)
-            .bind(&p.clips_param)
-            .bind(&p.cover_url)
-            .bind(p.status.as_str())
-            .bind(p.create_time)
-            .bind(p.modified_time)
-            .bind(p.duration)
-            .bind(p.create_source.as_str())
-            .bind(p.modified_source.as_str())
-            .bind(p.template_type.map(|t| t.as_str()))
-            .bind(p.project_type.as_str())
-            .bind(&p.business_config)
-            .bind(p.business_status.map(|s| s.as_str()))
-    }};
-}
-use bind_project;
-
 /// A stored project row, decoded the same way by both backends.
 #[derive(sqlx::FromRow)]
 struct ProjectRow {
@@ -525,38 +498,6 @@ const INSERT_MEDIA: &str = "INSERT INTO media (account_id, media_id, input_url, 
 const UPDATE_MEDIA: &str = "UPDATE media SET business_type = $3, title = $4, description = $5, \
      category = $6, cate_id = $7, media_tags = $8, cover_url = $9, user_data = $10, \
      reference_id = $11, modified_time = $12 WHERE account_id = $1 AND media_id = $2";
-
-/// Binds a [`MediaInfo`] to `$1..$23` in `MEDIA_COLUMNS` order.
-macro_rules! bind_media {
-    ($query:expr, $m:expr) => {{
-        let m = $m;
-        $query
-            .bind(&m.account_id)
-            .bind(&m.media_id)
-            .bind(&m.input_url)
-            .bind(&m.location)
-            .bind(m.media_type.map(|t| t.as_str()))
-            .bind(m.business_type.map(|t| t.as_str()))
-            .bind(m.source.as_str())
-            .bind(&m.title)
-            .bind(&m.description)
-            .bind(&m.category)
-            .bind(m.cate_id)
-            .bind(m.media_tags.join(","))
-            .bind(&m.cover_url)
-            .bind(&m.user_data)
-            .bind(&m.reference_id)
-            .bind(m.status.as_str())
-            .bind(m.create_time)
-            .bind(m.modified_time)
-            .bind(&m.probe)
-            .bind(m.duration)
-            .bind(m.file_size)
-            .bind(&m.client_token)
-            .bind(i64::from(m.need_snapshot))
-    }};
-}
-use bind_media;
 
 #[derive(sqlx::FromRow)]
 struct MediaRow {
@@ -712,28 +653,6 @@ const UPDATE_TEMPLATE: &str = "UPDATE templates SET name = $3, template_type = $
      cover_url = $6, preview_media = $7, status = $8, create_source = $9, modified_source = $10, \
      related_mediaids = $11, create_time = $12, modified_time = $13 \
      WHERE account_id = $1 AND template_id = $2";
-
-/// Binds a [`Template`] to `$1..$13` in `TEMPLATE_COLUMNS` order.
-macro_rules! bind_template {
-    ($query:expr, $t:expr) => {{
-        let t = $t;
-        $query
-            .bind(&t.account_id)
-            .bind(&t.template_id)
-            .bind(&t.name)
-            .bind(t.template_type.as_str())
-            .bind(&t.config)
-            .bind(&t.cover_url)
-            .bind(&t.preview_media)
-            .bind(t.status.as_str())
-            .bind(t.create_source.as_str())
-            .bind(t.modified_source.as_str())
-            .bind(&t.related_mediaids)
-            .bind(t.create_time)
-            .bind(t.modified_time)
-    }};
-}
-use bind_template;
 
 #[derive(sqlx::FromRow)]
 struct TemplateRow {
@@ -1008,17 +927,41 @@ where
     Ok(Paged { items, total, next })
 }
 
-/// Binds search values in order.
-macro_rules! bind_search {
-    ($query:expr, $binds:expr) => {{
-        let mut query = $query;
-        for b in $binds {
-            query = match b {
-                Bind::Text(s) => query.bind(s.clone()),
-                Bind::Int(i) => query.bind(*i),
-            };
-        }
-        query
-    }};
+/// What turns a project's stored timeline media links into `wanted`: the stored IDs no
+/// longer wanted (to delete) and the wanted IDs not stored yet (to insert, each once), so
+/// that a save keeping its media writes no link at all.
+fn link_changes(stored: &[String], wanted: &[String]) -> (Vec<String>, Vec<String>) {
+    use std::collections::HashSet;
+    let kept: HashSet<&str> = wanted.iter().map(String::as_str).collect();
+    let mut known: HashSet<&str> = stored.iter().map(String::as_str).collect();
+    let remove = stored
+        .iter()
+        .filter(|id| !kept.contains(id.as_str()))
+        .cloned()
+        .collect();
+    let add = wanted
+        .iter()
+        .filter(|id| known.insert(id.as_str()))
+        .cloned()
+        .collect();
+    (remove, add)
 }
-use bind_search;
+
+#[cfg(test)]
+mod tests {
+    use super::link_changes;
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn link_changes_writes_only_the_difference() {
+        let unchanged = link_changes(&ids(&["a", "b"]), &ids(&["b", "a"]));
+        assert_eq!(unchanged, (vec![], vec![]));
+        let (remove, add) = link_changes(&ids(&["a", "b", "c"]), &ids(&["c", "d", "a", "d"]));
+        assert_eq!((remove, add), (ids(&["b"]), ids(&["d"])));
+        assert_eq!(link_changes(&[], &ids(&["x", "x"])), (vec![], ids(&["x"])));
+        assert_eq!(link_changes(&ids(&["x"]), &[]), (ids(&["x"]), vec![]));
+    }
+}
