@@ -12,7 +12,10 @@ mod sql;
 mod sqlite;
 
 pub use jobs::JobStore;
-use search::{Bind, SearchSql, Where, finish_page, media_sql, search_sql, template_sql};
+use search::{
+    Bind, SearchSql, Where, child_categories_sql, finish_page, media_in_sql, media_sql, search_sql,
+    template_sql,
+};
 
 use std::path::Path;
 use std::sync::Arc;

@@ -78,6 +78,17 @@ pub fn job_from_row(r: JobRow) -> UrlUploadJob {
 pub const JOB_COLUMNS: &str = "job_id, account_id, media_id, source_url, bucket, object_key, \
      status, file_size, error_code, error_message, user_data, create_time, complete_time";
 
+/// The account's URL upload jobs among `n` job IDs or (`by_url`) source URLs bound from
+/// `$2`, newest first.
+pub(super) fn url_jobs_sql(by_url: bool, n: usize) -> String {
+    let column = if by_url { "source_url" } else { "job_id" };
+    format!(
+        "SELECT {JOB_COLUMNS} FROM url_upload_jobs WHERE account_id = $1 AND {column} IN ({}) \
+         ORDER BY create_time DESC",
+        super::sql::placeholders(2, n)
+    )
+}
+
 /// What the upload actions and the OSS API keep; a supertrait of `Store`.
 #[async_trait::async_trait]
 pub trait UploadStore {

@@ -3,9 +3,10 @@
 //! from the rows.
 
 use super::{
-    MEDIA_COLUMNS, PROJECT_COLUMNS, PROJECT_SUMMARY_COLUMNS, StoreError, StoreResult,
-    TEMPLATE_COLUMNS,
+    CATEGORY_COLUMNS, MEDIA_COLUMNS, PROJECT_COLUMNS, PROJECT_SUMMARY_COLUMNS, StoreError,
+    StoreResult, TEMPLATE_COLUMNS,
 };
+use crate::domain::category::CategoryType;
 use crate::domain::media::{MediaCond, MediaQuery};
 use crate::domain::project::{ProjectQuery, ProjectStatus};
 use crate::domain::template::TemplateQuery;
@@ -58,6 +59,41 @@ pub(super) fn media_sql(account_id: &str, q: &MediaQuery) -> SearchSql {
         q.ascending,
         &q.page,
         true,
+    )
+}
+
+/// A page of the account's categories under `parent_id` of one type.
+pub(super) fn child_categories_sql(
+    account_id: &str,
+    parent_id: i64,
+    cate_type: CategoryType,
+    ascending: bool,
+    page: &Page,
+) -> SearchSql {
+    let mut w = Where {
+        sql: String::from("account_id = $1"),
+        binds: vec![Bind::Text(account_id.to_string())],
+    };
+    w.and("parent_id = ?", [Bind::Int(parent_id)]);
+    w.and(
+        "cate_type = ?",
+        [Bind::Text(cate_type.as_str().to_string())],
+    );
+    w.paged(
+        "categories",
+        CATEGORY_COLUMNS,
+        "cate_id",
+        ascending,
+        page,
+        false,
+    )
+}
+
+/// The account's media whose `column` is among `n` values bound from `$2`.
+pub(super) fn media_in_sql(column: &str, n: usize) -> String {
+    format!(
+        "SELECT {MEDIA_COLUMNS} FROM media WHERE account_id = $1 AND {column} IN ({})",
+        super::sql::placeholders(2, n)
     )
 }
 

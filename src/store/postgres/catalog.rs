@@ -8,8 +8,8 @@ use crate::domain::template::{Template, TemplateQuery};
 use crate::domain::{Cursor, Page, Paged};
 use crate::store::sql::placeholders;
 use crate::store::{
-    Bind, CATEGORY_COLUMNS, CategoryInsert, CategoryRow, INSERT_TEMPLATE, StoreResult,
-    TEMPLATE_COLUMNS, TemplateRow, UPDATE_TEMPLATE, Where, template_sql,
+    CATEGORY_COLUMNS, CategoryInsert, CategoryRow, INSERT_TEMPLATE, StoreResult, TEMPLATE_COLUMNS,
+    TemplateRow, UPDATE_TEMPLATE, child_categories_sql, template_sql,
 };
 
 pub(super) async fn insert_category(
@@ -153,23 +153,7 @@ pub(super) async fn child_categories(
     ascending: bool,
     page: &Page,
 ) -> StoreResult<Paged<(Category, u64)>> {
-    let mut w = Where {
-        sql: String::from("account_id = $1"),
-        binds: vec![Bind::Text(account_id.to_string())],
-    };
-    w.and("parent_id = ?", [Bind::Int(parent_id)]);
-    w.and(
-        "cate_type = ?",
-        [Bind::Text(cate_type.as_str().to_string())],
-    );
-    let sql = w.paged(
-        "categories",
-        CATEGORY_COLUMNS,
-        "cate_id",
-        ascending,
-        page,
-        false,
-    );
+    let sql = child_categories_sql(account_id, parent_id, cate_type, ascending, page);
     let cats = fetch_paged::<CategoryRow, _>(pool, sql, page, |c: &Category| Cursor {
         create_time: c.create_time,
         id: c.cate_id.to_string(),

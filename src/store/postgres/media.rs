@@ -7,7 +7,8 @@ use crate::domain::media::{MediaInfo, MediaQuery};
 use crate::domain::{Cursor, Micros, Paged};
 use crate::store::sql::{IN_LIST_CHUNK, placeholders};
 use crate::store::{
-    INSERT_MEDIA, MEDIA_COLUMNS, MediaKey, MediaRow, StoreResult, UPDATE_MEDIA, media_sql,
+    INSERT_MEDIA, MEDIA_COLUMNS, MediaKey, MediaRow, StoreResult, UPDATE_MEDIA, media_in_sql,
+    media_sql,
 };
 
 pub(super) async fn insert_media(
@@ -93,10 +94,7 @@ pub(super) async fn media_where_in(
 ) -> StoreResult<Vec<MediaInfo>> {
     let mut out = Vec::new();
     for chunk in values.chunks(IN_LIST_CHUNK) {
-        let sql = format!(
-            "SELECT {MEDIA_COLUMNS} FROM media WHERE account_id = $1 AND {column} IN ({})",
-            placeholders(2, chunk.len())
-        );
+        let sql = media_in_sql(column, chunk.len());
         let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account_id);
         for value in chunk {
             query = query.bind(value);

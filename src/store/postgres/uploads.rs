@@ -6,8 +6,8 @@ use super::PgStore;
 use crate::store::StoreResult;
 use crate::store::oss::{
     EXPIRED_KEPT_SECONDS, JOB_COLUMNS, UploadCredential, UploadStore, UrlUploadJob, job_from_row,
+    url_jobs_sql,
 };
-use crate::store::sql::placeholders;
 
 #[async_trait]
 impl UploadStore for PgStore {
@@ -206,12 +206,7 @@ impl UploadStore for PgStore {
         if values.is_empty() {
             return Ok(Vec::new());
         }
-        let column = if by_url { "source_url" } else { "job_id" };
-        let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM url_upload_jobs WHERE account_id = $1 AND {column} IN ({}) \
-             ORDER BY create_time DESC",
-            placeholders(2, values.len())
-        );
+        let sql = url_jobs_sql(by_url, values.len());
         let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account_id);
         for v in values {
             query = query.bind(v);
