@@ -106,6 +106,25 @@ struct StoreArgs {
     /// `postgres://…` selects PostgreSQL; default: a SQLite file inside the data dir.
     #[arg(long, env = "OPENICE_DATABASE_URL")]
     database_url: Option<String>,
+    /// When a SQLite commit is on disk: `normal` survives a killed process, `full` also
+    /// power loss (syncs the WAL at every commit).
+    #[arg(long, env = "OPENICE_SYNC", value_enum, default_value = "normal")]
+    sync: SyncArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SyncArg {
+    Normal,
+    Full,
+}
+
+impl From<SyncArg> for store::SyncMode {
+    fn from(s: SyncArg) -> Self {
+        match s {
+            SyncArg::Normal => store::SyncMode::Normal,
+            SyncArg::Full => store::SyncMode::Full,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -235,7 +254,12 @@ pub fn main() -> ExitCode {
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 async fn open(args: &StoreArgs) -> Result<Arc<dyn Store>, StoreError> {
-    store::open(args.database_url.as_deref(), &args.data_dir).await
+    store::open(
+        args.database_url.as_deref(),
+        &args.data_dir,
+        args.sync.into(),
+    )
+    .await
 }
 
 async fn run(cli: Cli) -> CliResult {

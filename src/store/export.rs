@@ -9,7 +9,7 @@ use serde_json::Value;
 use sqlx::{Column, Executor, Row, TypeInfo, ValueRef};
 
 use super::postgres::PgStore;
-use super::sqlite::SqliteStore;
+use super::sqlite::sqlx_pool::SqlxSqlite;
 use super::{StoreError, StoreResult};
 
 /// The tables a dump carries, parents before the rows that name them.
@@ -122,14 +122,15 @@ pub trait Export: Send + Sync {
 pub async fn open(url: Option<&str>, data_dir: &std::path::Path) -> StoreResult<Box<dyn Export>> {
     match super::backend(url, data_dir)? {
         super::Backend::Postgres(u) => Ok(Box::new(PgStore::connect(&u).await?)),
-        super::Backend::Sqlite(path) => Ok(Box::new(SqliteStore::open(&path).await?)),
+        super::Backend::Sqlite(path) => Ok(Box::new(SqlxSqlite::open(&path).await?)),
     }
 }
 
-/// Generates [`Export`] for a backend: `$snapshot` starts its read transaction,
-/// `$tables` lists its tables, `$after_import` runs after the rows are in (sequences).
+/// Generates [`Export`] for a backend: `$writer` is its pool field for writes, `$snapshot`
+/// starts its read transaction, `$tables` lists its tables, `$after_import` runs after the
+/// rows are in (sequences).
 macro_rules! impl_export {
-    ($store:ty, $db:ty, $snapshot:expr, $tables:expr, $after_import:expr) => {
+    ($store:ty, $writer:ident, $snapshot:expr, $tables:expr, $after_import:expr) => {
         #[async_trait]
         impl Export for $store {
             async fn export(&self) -> StoreResult<Vec<TableRows>> {
@@ -183,7 +184,7 @@ macro_rules! impl_export {
             }
 
             async fn import(&self, tables: &[TableRows]) -> StoreResult<()> {
-                let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
+                let mut tx = self.$writer.begin_with(BEGIN_WRITE).await?;
                 let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
                     .fetch_one(&mut *tx)
                     .await?;
@@ -277,11 +278,11 @@ macro_rules! impl_export {
 
 mod sqlite_export {
     use super::*;
-    use crate::store::sqlite::BEGIN_WRITE;
+    use crate::store::sqlite::sqlx_pool::BEGIN_WRITE;
     // A deferred transaction's first read fixes its WAL snapshot for every later read.
     impl_export!(
-        SqliteStore,
-        sqlx::Sqlite,
+        SqlxSqlite,
+        writer,
         "BEGIN",
         "SELECT name FROM sqlite_master WHERE type = 'table'",
         [] as [&str; 0]
@@ -290,10 +291,11 @@ mod sqlite_export {
 
 mod postgres_export {
     use super::*;
-    use crate::store::postgres::BEGIN_WRITE;
+    /// PostgreSQL handles concurrent writers itself: a plain transaction, on the one pool.
+    const BEGIN_WRITE: &str = "BEGIN";
     impl_export!(
         PgStore,
-        sqlx::Postgres,
+        pool,
         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         "SELECT table_name::text FROM information_schema.tables \
          WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",

@@ -1,15 +1,21 @@
-//! Persistence behind one trait, with a SQLite (embedded, default) and a PostgreSQL
-//! implementation. Both use the same column layout and, where the dialects agree, the same
-//! SQL text defined here; dialect-specific work lives in each backend.
+//! Persistence behind one trait, with a SQLite (embedded, default; `sqlite/`, rusqlite) and
+//! a PostgreSQL (`postgres/`, sqlx) engine. Both use the same column layout and, where the
+//! dialects agree, the same SQL text and row decoding defined here (searches in
+//! `search.rs`); how each runs it lives in the engine.
 
 pub mod export;
 mod jobs;
 pub mod oss;
 mod postgres;
+mod search;
 mod sql;
 mod sqlite;
 
 pub use jobs::JobStore;
+use search::{
+    Bind, SearchSql, Where, child_categories_sql, finish_page, media_in_sql, media_sql, search_sql,
+    template_sql,
+};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,10 +24,10 @@ use async_trait::async_trait;
 
 use crate::domain::account::{AccessKey, Account};
 use crate::domain::category::{Category, CategoryType};
-use crate::domain::media::{MediaCond, MediaInfo, MediaQuery};
-use crate::domain::project::{EditingProject, ProjectQuery, ProjectStatus};
+use crate::domain::media::{MediaInfo, MediaQuery};
+use crate::domain::project::{EditingProject, ProjectQuery};
 use crate::domain::template::{Template, TemplateQuery};
-use crate::domain::{Cursor, Page, Paged};
+use crate::domain::{Page, Paged};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -31,6 +37,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Backend(sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
@@ -47,6 +55,23 @@ impl From<sqlx::Error> for StoreError {
         BACKEND_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         StoreError::Backend(e)
     }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        BACKEND_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        StoreError::Sqlite(e)
+    }
+}
+
+/// When an embedded (SQLite) commit is on disk: `Normal` (WAL + `synchronous=NORMAL`)
+/// survives a killed process, only power loss can drop the last commits; `Full` syncs the
+/// WAL at every commit and survives power loss too. PostgreSQL follows its own settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SyncMode {
+    #[default]
+    Normal,
+    Full,
 }
 
 #[async_trait]
@@ -294,10 +319,15 @@ impl MediaKey<'_> {
 
 /// Opens the store a URL names: `postgres://…` or `sqlite://…`; anything else is a path
 /// to a SQLite file. `None` is `<data_dir>/openice.db`.
-pub async fn open(url: Option<&str>, data_dir: &Path) -> StoreResult<Arc<dyn Store>> {
+/// `sync` applies to SQLite.
+pub async fn open(
+    url: Option<&str>,
+    data_dir: &Path,
+    sync: SyncMode,
+) -> StoreResult<Arc<dyn Store>> {
     match backend(url, data_dir)? {
         Backend::Postgres(u) => Ok(Arc::new(postgres::PgStore::connect(&u).await?)),
-        Backend::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(&path).await?)),
+        Backend::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(&path, sync).await?)),
     }
 }
 
@@ -359,33 +389,6 @@ const UPDATE_PROJECT_FIELDS: &str = "UPDATE editing_projects SET title = COALESC
 const UPDATE_PROJECT_TIMELINE: &str = "UPDATE editing_projects SET timeline = $3, \
      template_id = $4, clips_param = $5, template_type = $6, status = $7, duration = $8 \
      WHERE account_id = $1 AND project_id = $2 AND status = $9 AND duration = $10";
-
-/// Binds an [`EditingProject`] to `$1..$18` in `PROJECT_COLUMNS` order.
-macro_rules! bind_project {
-    ($query:expr, $p:expr) => {{
-        let p = $p;
-        $query
-            .bind(&p.account_id)
-            .bind(&p.project_id)
-            .bind(&p.title)
-            .bind(&p.description)
-            .bind(&p.timeline)
-            .bind(&p.template_id)
-            .bind(&p.clips_param)
-            .bind(&p.cover_url)
-            .bind(p.status.as_str())
-            .bind(p.create_time)
-            .bind(p.modified_time)
-            .bind(p.duration)
-            .bind(p.create_source.as_str())
-            .bind(p.modified_source.as_str())
-            .bind(p.template_type.map(|t| t.as_str()))
-            .bind(p.project_type.as_str())
-            .bind(&p.business_config)
-            .bind(p.business_status.map(|s| s.as_str()))
-    }};
-}
-use bind_project;
 
 /// A stored project row, decoded the same way by both backends.
 #[derive(sqlx::FromRow)]
@@ -501,38 +504,6 @@ const UPDATE_MEDIA: &str = "UPDATE media SET business_type = $3, title = $4, des
      category = $6, cate_id = $7, media_tags = $8, cover_url = $9, user_data = $10, \
      reference_id = $11, modified_time = $12 WHERE account_id = $1 AND media_id = $2";
 
-/// Binds a [`MediaInfo`] to `$1..$23` in `MEDIA_COLUMNS` order.
-macro_rules! bind_media {
-    ($query:expr, $m:expr) => {{
-        let m = $m;
-        $query
-            .bind(&m.account_id)
-            .bind(&m.media_id)
-            .bind(&m.input_url)
-            .bind(&m.location)
-            .bind(m.media_type.map(|t| t.as_str()))
-            .bind(m.business_type.map(|t| t.as_str()))
-            .bind(m.source.as_str())
-            .bind(&m.title)
-            .bind(&m.description)
-            .bind(&m.category)
-            .bind(m.cate_id)
-            .bind(m.media_tags.join(","))
-            .bind(&m.cover_url)
-            .bind(&m.user_data)
-            .bind(&m.reference_id)
-            .bind(m.status.as_str())
-            .bind(m.create_time)
-            .bind(m.modified_time)
-            .bind(&m.probe)
-            .bind(m.duration)
-            .bind(m.file_size)
-            .bind(&m.client_token)
-            .bind(i64::from(m.need_snapshot))
-    }};
-}
-use bind_media;
-
 #[derive(sqlx::FromRow)]
 struct MediaRow {
     account_id: String,
@@ -625,56 +596,6 @@ impl TryFrom<CategoryRow> for Category {
     }
 }
 
-fn media_sql(account_id: &str, q: &MediaQuery) -> SearchSql {
-    let text = |s: &str| Bind::Text(s.to_string());
-    let mut w = Where {
-        sql: String::from("account_id = $1"),
-        binds: vec![text(account_id)],
-    };
-    fn any_of<T>(w: &mut Where, column: &str, values: &[T], bind: impl Fn(&T) -> Bind) {
-        let marks = vec!["?"; values.len()].join(", ");
-        if values.is_empty() {
-            w.and("1 = 0", []);
-        } else {
-            w.and(&format!("{column} IN ({marks})"), values.iter().map(bind));
-        }
-    }
-    for c in &q.conditions {
-        match c {
-            MediaCond::MediaId(v) => any_of(&mut w, "media_id", v, |s| text(s)),
-            MediaCond::TitleEq(t) => w.and("title = ?", [text(t)]),
-            MediaCond::TitleLike(t) => w.and(
-                "title LIKE ? ESCAPE '\\'",
-                [Bind::Text(format!("%{}%", escape_like(t)))],
-            ),
-            MediaCond::MediaType(v) => any_of(&mut w, "media_type", v, |s| text(s.as_str())),
-            MediaCond::BusinessType(v) => any_of(&mut w, "business_type", v, |s| text(s.as_str())),
-            MediaCond::Source(v) => any_of(&mut w, "source", v, |s| text(s.as_str())),
-            MediaCond::Status(v) => any_of(&mut w, "status", v, |s| text(s.as_str())),
-            MediaCond::CateId(v) => any_of(&mut w, "cate_id", v, |i| Bind::Int(*i)),
-            MediaCond::Tag(tags) => {
-                let clause =
-                    vec!["(',' || media_tags || ',') LIKE ? ESCAPE '\\'"; tags.len()].join(" OR ");
-                w.and(
-                    &format!("({clause})"),
-                    tags.iter()
-                        .map(|t| Bind::Text(format!("%,{},%", escape_like(t)))),
-                );
-            }
-            MediaCond::CreatedAfter(t) => w.and("create_time > ?", [Bind::Int(*t)]),
-            MediaCond::CreatedUntil(t) => w.and("create_time <= ?", [Bind::Int(*t)]),
-        }
-    }
-    w.paged(
-        "media",
-        MEDIA_COLUMNS,
-        "media_id",
-        q.ascending,
-        &q.page,
-        true,
-    )
-}
-
 const TEMPLATE_COLUMNS: &str = "account_id, template_id, name, template_type, config, cover_url, \
      preview_media, status, create_source, modified_source, related_mediaids, create_time, modified_time";
 
@@ -687,28 +608,6 @@ const UPDATE_TEMPLATE: &str = "UPDATE templates SET name = $3, template_type = $
      cover_url = $6, preview_media = $7, status = $8, create_source = $9, modified_source = $10, \
      related_mediaids = $11, create_time = $12, modified_time = $13 \
      WHERE account_id = $1 AND template_id = $2";
-
-/// Binds a [`Template`] to `$1..$13` in `TEMPLATE_COLUMNS` order.
-macro_rules! bind_template {
-    ($query:expr, $t:expr) => {{
-        let t = $t;
-        $query
-            .bind(&t.account_id)
-            .bind(&t.template_id)
-            .bind(&t.name)
-            .bind(t.template_type.as_str())
-            .bind(&t.config)
-            .bind(&t.cover_url)
-            .bind(&t.preview_media)
-            .bind(t.status.as_str())
-            .bind(t.create_source.as_str())
-            .bind(t.modified_source.as_str())
-            .bind(&t.related_mediaids)
-            .bind(t.create_time)
-            .bind(t.modified_time)
-    }};
-}
-use bind_template;
 
 #[derive(sqlx::FromRow)]
 struct TemplateRow {
@@ -748,252 +647,41 @@ impl TryFrom<TemplateRow> for Template {
     }
 }
 
-fn template_sql(account_id: &str, q: &TemplateQuery) -> SearchSql {
-    let text = |s: &str| Bind::Text(s.to_string());
-    let mut w = Where {
-        sql: String::from("account_id = $1"),
-        binds: vec![text(account_id)],
-    };
-    if let Some(t) = q.template_type {
-        w.and("template_type = ?", [text(t.as_str())]);
-    }
-    if let Some(s) = q.status {
-        w.and("status = ?", [text(s.as_str())]);
-    }
-    if let Some(s) = q.create_source {
-        w.and("create_source = ?", [text(s.as_str())]);
-    }
-    if let Some(k) = &q.keyword {
-        w.and(
-            "(template_id = ? OR name LIKE ? ESCAPE '\\')",
-            [text(k), Bind::Text(format!("%{}%", escape_like(k)))],
-        );
-    }
-    w.paged(
-        "templates",
-        TEMPLATE_COLUMNS,
-        "template_id",
-        q.ascending,
-        &q.page,
-        false,
-    )
+/// What turns a project's stored timeline media links into `wanted`: the stored IDs no
+/// longer wanted (to delete) and the wanted IDs not stored yet (to insert, each once), so
+/// that a save keeping its media writes no link at all.
+fn link_changes(stored: &[String], wanted: &[String]) -> (Vec<String>, Vec<String>) {
+    use std::collections::HashSet;
+    let kept: HashSet<&str> = wanted.iter().map(String::as_str).collect();
+    let mut known: HashSet<&str> = stored.iter().map(String::as_str).collect();
+    let remove = stored
+        .iter()
+        .filter(|id| !kept.contains(id.as_str()))
+        .cloned()
+        .collect();
+    let add = wanted
+        .iter()
+        .filter(|id| known.insert(id.as_str()))
+        .cloned()
+        .collect();
+    (remove, add)
 }
 
-/// A value bound to a search placeholder.
-#[derive(Debug, Clone, PartialEq)]
-enum Bind {
-    Text(String),
-    Int(i64),
-}
+#[cfg(test)]
+mod tests {
+    use super::link_changes;
 
-/// SQL for one page of a project search: `(count_sql, page_sql, binds)`; the page query
-/// also binds the cursor. Filters are placeholders, never spliced text.
-struct SearchSql {
-    count: Option<String>,
-    /// The count query uses only the first `count_binds` binds (not the cursor's).
-    count_binds: usize,
-    page: String,
-    binds: Vec<Bind>,
-}
-
-/// A WHERE clause under construction; `?` in a clause becomes the next `$n`.
-struct Where {
-    sql: String,
-    binds: Vec<Bind>,
-}
-
-impl Where {
-    /// The page query over `table`, ordered by (create_time, `id_column`), and the count
-    /// query for page-number queries (and for cursor queries that want a total).
-    fn paged(
-        self,
-        table: &str,
-        columns: &str,
-        id_column: &str,
-        ascending: bool,
-        page: &Page,
-        total_with_cursor: bool,
-    ) -> SearchSql {
-        let Where {
-            sql: filter,
-            mut binds,
-        } = self;
-        let count_binds = binds.len();
-        let count_sql = format!("SELECT COUNT(*) FROM {table} WHERE {filter}");
-        let (dir, cmp) = if ascending {
-            ("ASC", ">")
-        } else {
-            ("DESC", "<")
-        };
-        let order = format!(" ORDER BY create_time {dir}, {id_column} {dir}");
-        match page {
-            Page::Number { page_no, page_size } => {
-                let offset = (u64::from(*page_no) - 1) * u64::from(*page_size);
-                SearchSql {
-                    count: Some(count_sql),
-                    count_binds,
-                    page: format!(
-                        "SELECT {columns} FROM {table} WHERE {filter}{order} LIMIT {} OFFSET {offset}",
-                        u64::from(*page_size) + 1
-                    ),
-                    binds,
-                }
-            }
-            Page::After { cursor, limit } => {
-                let mut page_filter = filter;
-                if let Some(c) = cursor {
-                    binds.push(Bind::Int(c.create_time));
-                    let n = binds.len();
-                    binds.push(Bind::Text(c.id.clone()));
-                    page_filter.push_str(&format!(
-                        " AND (create_time {cmp} ${n} OR (create_time = ${n} AND {id_column} {cmp} ${}))",
-                        n + 1
-                    ));
-                }
-                SearchSql {
-                    count: total_with_cursor.then_some(count_sql),
-                    count_binds,
-                    page: format!(
-                        "SELECT {columns} FROM {table} WHERE {page_filter}{order} LIMIT {}",
-                        u64::from(*limit) + 1
-                    ),
-                    binds,
-                }
-            }
-        }
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
     }
 
-    fn and(&mut self, clause: &str, values: impl IntoIterator<Item = Bind>) {
-        let mut out = String::new();
-        let mut values = values.into_iter();
-        for (i, part) in clause.split('?').enumerate() {
-            if i > 0 {
-                self.binds.extend(values.next());
-                out.push_str(&format!("${}", self.binds.len()));
-            }
-            out.push_str(part);
-        }
-        self.sql.push_str(" AND ");
-        self.sql.push_str(&out);
+    #[test]
+    fn link_changes_writes_only_the_difference() {
+        let unchanged = link_changes(&ids(&["a", "b"]), &ids(&["b", "a"]));
+        assert_eq!(unchanged, (vec![], vec![]));
+        let (remove, add) = link_changes(&ids(&["a", "b", "c"]), &ids(&["c", "d", "a", "d"]));
+        assert_eq!((remove, add), (ids(&["b"]), ids(&["d"])));
+        assert_eq!(link_changes(&[], &ids(&["x", "x"])), (vec![], ids(&["x"])));
+        assert_eq!(link_changes(&ids(&["x"]), &[]), (ids(&["x"]), vec![]));
     }
 }
-
-/// A query that filters on nothing but account, type and status takes its total from the
-/// count rows the backend's triggers keep: `count_sql` is that query up to its `WHERE`.
-/// `columns` = `None` selects what `q.timelines` asks for.
-fn search_sql(
-    account_id: &str,
-    q: &ProjectQuery,
-    count_sql: &str,
-    columns: Option<&str>,
-) -> SearchSql {
-    let text = |s: &str| Bind::Text(s.to_string());
-    let mut w = Where {
-        sql: String::from("account_id = $1"),
-        binds: vec![text(account_id)],
-    };
-    if let Some(s) = q.create_source {
-        w.and("create_source = ?", [text(s.as_str())]);
-    }
-    if let Some(t) = q.start_time {
-        w.and("create_time >= ?", [Bind::Int(t)]);
-    }
-    if let Some(t) = q.end_time {
-        w.and("create_time <= ?", [Bind::Int(t)]);
-    }
-    match q.template_type {
-        Some(Some(t)) => w.and("template_type = ?", [text(t.as_str())]),
-        Some(None) => w.and("template_type IS NULL", []),
-        None => {}
-    }
-    if let Some(t) = q.project_type {
-        w.and("project_type = ?", [text(t.as_str())]);
-    }
-    if q.statuses.is_empty() {
-        // Deleted projects are gone from the caller's view.
-        w.and("status <> ?", [text(ProjectStatus::Deleted.as_str())]);
-    } else {
-        let marks = vec!["?"; q.statuses.len()].join(", ");
-        w.and(
-            &format!("status IN ({marks})"),
-            q.statuses.iter().map(|s| text(s.as_str())),
-        );
-    }
-    if let Some(k) = &q.keyword {
-        w.and(
-            "(project_id = ? OR title LIKE ? ESCAPE '\\')",
-            [text(k), Bind::Text(format!("%{}%", escape_like(k)))],
-        );
-    }
-    let counted = (q.create_source.is_none()
-        && q.start_time.is_none()
-        && q.end_time.is_none()
-        && q.template_type.is_none()
-        && q.keyword.is_none())
-    .then(|| format!("{count_sql}{}", w.sql));
-    let columns = columns.unwrap_or(if q.timelines {
-        PROJECT_COLUMNS
-    } else {
-        PROJECT_SUMMARY_COLUMNS
-    });
-    let mut sql = w.paged(
-        "editing_projects",
-        columns,
-        "project_id",
-        q.ascending,
-        &q.page,
-        false,
-    );
-    if let (Some(count), Some(counted)) = (&mut sql.count, counted) {
-        *count = counted;
-    }
-    sql
-}
-
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Turns the rows of a page query (which fetched one extra row) into a page.
-fn finish_page<R, T>(
-    rows: Vec<R>,
-    page: &Page,
-    total: Option<u64>,
-    cursor: impl Fn(&T) -> Cursor,
-) -> StoreResult<Paged<T>>
-where
-    T: TryFrom<R, Error = StoreError>,
-{
-    let limit = page.limit() as usize;
-    let more = rows.len() > limit;
-    let items = rows
-        .into_iter()
-        .take(limit)
-        .map(T::try_from)
-        .collect::<StoreResult<Vec<_>>>()?;
-    let next = more.then(|| items.last().map(&cursor)).flatten();
-    let total = total.unwrap_or(items.len() as u64);
-    Ok(Paged { items, total, next })
-}
-
-/// Binds search values in order.
-macro_rules! bind_search {
-    ($query:expr, $binds:expr) => {{
-        let mut query = $query;
-        for b in $binds {
-            query = match b {
-                Bind::Text(s) => query.bind(s.clone()),
-                Bind::Int(i) => query.bind(*i),
-            };
-        }
-        query
-    }};
-}
-use bind_search;

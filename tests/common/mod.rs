@@ -162,6 +162,39 @@ fn drop_database_blocking(name: String) {
     .join();
 }
 
+/// A fresh database for a test that opens the store itself: `url` for `store::open` (`None`
+/// = SQLite in the test's data dir); a PostgreSQL database is dropped with the guard.
+pub struct ScratchDatabase {
+    pub url: Option<String>,
+    name: Option<String>,
+}
+
+impl ScratchDatabase {
+    pub async fn new(backend: Backend) -> ScratchDatabase {
+        match backend {
+            Backend::Sqlite => ScratchDatabase {
+                url: None,
+                name: None,
+            },
+            Backend::Postgres => {
+                let (name, url) = create_database().await;
+                ScratchDatabase {
+                    url: Some(url),
+                    name: Some(name),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        if let Some(name) = self.name.take() {
+            drop_database_blocking(name);
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Keys and signing
 // ---------------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ fn seed_store(data_dir: &Path, url: Option<&str>, n: usize) -> BenchResult<()> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let store = openice::store::open(url, data_dir).await?;
+        let store = openice::store::open(url, data_dir, Default::default()).await?;
         let owner = store
             .account_by_name("default")
             .await?

@@ -1,0 +1,240 @@
+//! Categories and templates.
+
+use sqlx::PgPool;
+
+use super::{bind_template, conflict, fetch_paged};
+use crate::domain::category::{Category, CategoryType, MAX_LEVEL, ROOT_PARENT};
+use crate::domain::template::{Template, TemplateQuery};
+use crate::domain::{Cursor, Page, Paged};
+use crate::store::sql::placeholders;
+use crate::store::{
+    CATEGORY_COLUMNS, CategoryInsert, CategoryRow, INSERT_TEMPLATE, StoreResult, TEMPLATE_COLUMNS,
+    TemplateRow, UPDATE_TEMPLATE, child_categories_sql, template_sql,
+};
+
+pub(super) async fn insert_category(
+    pool: &PgPool,
+    c: &Category,
+    max_siblings: u64,
+) -> StoreResult<CategoryInsert> {
+    let mut tx = pool.begin().await?;
+    // The row that every insert on this level locks first, so the count below cannot go
+    // stale before the insert.
+    let holder: Option<(String,)> = if c.parent_id == ROOT_PARENT {
+        sqlx::query_as("SELECT account_id FROM accounts WHERE account_id = $1 FOR UPDATE")
+            .bind(&c.account_id)
+            .fetch_optional(&mut *tx)
+            .await?
+    } else {
+        sqlx::query_as(
+            "SELECT account_id FROM categories WHERE account_id = $1 AND cate_id = $2 FOR UPDATE",
+        )
+        .bind(&c.account_id)
+        .bind(c.parent_id)
+        .fetch_optional(&mut *tx)
+        .await?
+    };
+    if holder.is_none() {
+        return Ok(CategoryInsert::ParentGone);
+    }
+    let (siblings,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM categories WHERE account_id = $1 AND parent_id = $2 AND cate_type = $3",
+    )
+    .bind(&c.account_id)
+    .bind(c.parent_id)
+    .bind(c.cate_type.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    if siblings as u64 >= max_siblings {
+        return Ok(CategoryInsert::LevelFull);
+    }
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO categories (account_id, cate_name, parent_id, level, cate_type, create_time) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING cate_id",
+    )
+    .bind(&c.account_id)
+    .bind(&c.cate_name)
+    .bind(c.parent_id)
+    .bind(c.level)
+    .bind(c.cate_type.as_str())
+    .bind(c.create_time)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(CategoryInsert::Inserted(id))
+}
+
+pub(super) async fn category(
+    pool: &PgPool,
+    account_id: &str,
+    cate_id: i64,
+) -> StoreResult<Option<Category>> {
+    let row: Option<CategoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {CATEGORY_COLUMNS} FROM categories WHERE account_id = $1 AND cate_id = $2"
+    )))
+    .bind(account_id)
+    .bind(cate_id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(Category::try_from).transpose()
+}
+
+pub(super) async fn rename_category(
+    pool: &PgPool,
+    account_id: &str,
+    cate_id: i64,
+    name: &str,
+) -> StoreResult<bool> {
+    let done =
+        sqlx::query("UPDATE categories SET cate_name = $3 WHERE account_id = $1 AND cate_id = $2")
+            .bind(account_id)
+            .bind(cate_id)
+            .bind(name)
+            .execute(pool)
+            .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn delete_category(
+    pool: &PgPool,
+    account_id: &str,
+    cate_id: i64,
+) -> StoreResult<bool> {
+    let mut tx = pool.begin().await?;
+    // Lock the category, then each level's rows as read: an insert under any of them holds
+    // its parent's lock, so it either commits before we read that parent's children or
+    // finds its parent gone.
+    sqlx::query("SELECT cate_id FROM categories WHERE account_id = $1 AND cate_id = $2 FOR UPDATE")
+        .bind(account_id)
+        .bind(cate_id)
+        .execute(&mut *tx)
+        .await?;
+    // At most three levels: the category, its children and grandchildren.
+    let mut doomed = vec![cate_id];
+    let mut frontier = vec![cate_id];
+    for _ in 0..MAX_LEVEL {
+        let mut next = Vec::new();
+        for parent in &frontier {
+            let kids: Vec<(i64,)> = sqlx::query_as(
+                "SELECT cate_id FROM categories WHERE account_id = $1 AND parent_id = $2 FOR UPDATE",
+            )
+            .bind(account_id)
+            .bind(parent)
+            .fetch_all(&mut *tx)
+            .await?;
+            next.extend(kids.into_iter().map(|(k,)| k));
+        }
+        doomed.extend(&next);
+        frontier = next;
+    }
+    let mut deleted = 0;
+    for id in &doomed {
+        deleted += sqlx::query("DELETE FROM categories WHERE account_id = $1 AND cate_id = $2")
+            .bind(account_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("UPDATE media SET cate_id = NULL WHERE account_id = $1 AND cate_id = $2")
+            .bind(account_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(deleted > 0)
+}
+
+pub(super) async fn child_categories(
+    pool: &PgPool,
+    account_id: &str,
+    parent_id: i64,
+    cate_type: CategoryType,
+    ascending: bool,
+    page: &Page,
+) -> StoreResult<Paged<(Category, u64)>> {
+    let sql = child_categories_sql(account_id, parent_id, cate_type, ascending, page);
+    let cats = fetch_paged::<CategoryRow, _>(pool, sql, page, |c: &Category| Cursor {
+        create_time: c.create_time,
+        id: c.cate_id.to_string(),
+    })
+    .await?;
+    let mut items = Vec::with_capacity(cats.items.len());
+    for c in cats.items {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM categories WHERE account_id = $1 AND parent_id = $2",
+        )
+        .bind(account_id)
+        .bind(c.cate_id)
+        .fetch_one(pool)
+        .await?;
+        items.push((c, n as u64));
+    }
+    Ok(Paged {
+        items,
+        total: cats.total,
+        next: cats.next,
+    })
+}
+
+pub(super) async fn insert_template(pool: &PgPool, t: &Template) -> StoreResult<()> {
+    bind_template(sqlx::query(INSERT_TEMPLATE), t)
+        .execute(pool)
+        .await
+        .map_err(|e| conflict(e, &format!("template {}", t.template_id)))?;
+    Ok(())
+}
+
+pub(super) async fn template(
+    pool: &PgPool,
+    account_id: &str,
+    template_id: &str,
+) -> StoreResult<Option<Template>> {
+    let row: Option<TemplateRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {TEMPLATE_COLUMNS} FROM templates WHERE account_id = $1 AND template_id = $2"
+    )))
+    .bind(account_id)
+    .bind(template_id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(Template::try_from).transpose()
+}
+
+pub(super) async fn update_template(pool: &PgPool, t: &Template) -> StoreResult<bool> {
+    let done = bind_template(sqlx::query(UPDATE_TEMPLATE), t)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn delete_templates(
+    pool: &PgPool,
+    account_id: &str,
+    template_ids: &[String],
+) -> StoreResult<u64> {
+    if template_ids.is_empty() {
+        return Ok(0);
+    }
+    let sql = format!(
+        "DELETE FROM templates WHERE account_id = $1 AND template_id IN ({})",
+        placeholders(2, template_ids.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id);
+    for id in template_ids {
+        query = query.bind(id);
+    }
+    Ok(query.execute(pool).await?.rows_affected())
+}
+
+pub(super) async fn search_templates(
+    pool: &PgPool,
+    account_id: &str,
+    q: &TemplateQuery,
+) -> StoreResult<Paged<Template>> {
+    let sql = template_sql(account_id, q);
+    fetch_paged::<TemplateRow, _>(pool, sql, &q.page, |t: &Template| Cursor {
+        create_time: t.create_time,
+        id: t.template_id.clone(),
+    })
+    .await
+}

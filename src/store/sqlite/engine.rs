@@ -1,0 +1,397 @@
+//! How the SQLite engine runs statements: reads on the caller's thread with a connection
+//! from a small pool, writes on one writer thread that commits every write waiting in its
+//! queue in one transaction (group commit), each write in its own savepoint.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, OpenFlags, Row, Statement, ffi};
+use tokio::sync::oneshot;
+
+use crate::domain::{Cursor, Page, Paged};
+use crate::store::{SearchSql, StoreError, StoreResult, SyncMode, finish_page};
+
+/// Writes committed together at most: a group stays a short transaction under a flood.
+const MAX_GROUP: usize = 512;
+
+/// Prepared statements kept per connection (search queries vary with their filters).
+const STATEMENT_CACHE: usize = 128;
+
+/// What a write did: `Undo` rolls its own savepoint back and answers the value all the same
+/// (a guard that found the row changed after part of the write ran).
+pub(super) enum Outcome<R> {
+    Keep(R),
+    Undo(R),
+}
+
+/// The connections: readers pooled, the writer on its thread.
+pub(super) struct Engine {
+    readers: Arc<Readers>,
+    jobs: Option<mpsc::Sender<Box<dyn WriteJob>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Engine {
+    pub(super) fn start(path: &Path, sync: SyncMode) -> StoreResult<Self> {
+        let writer = connect(path)?;
+        // WAL: readers never wait for the writer (the migrations set it too; it persists).
+        writer.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        let synchronous = match sync {
+            SyncMode::Normal => "NORMAL",
+            SyncMode::Full => "FULL",
+        };
+        writer.pragma_update(None, "synchronous", synchronous)?;
+        let reader = connect(path)?;
+        let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut group = vec![first];
+                    while group.len() < MAX_GROUP {
+                        match rx.try_recv() {
+                            Ok(job) => group.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    commit_group(&writer, group);
+                }
+            })
+            .map_err(|e| StoreError::Config(format!("cannot start the SQLite writer: {e}")))?;
+        Ok(Engine {
+            readers: Arc::new(Readers {
+                path: path.to_path_buf(),
+                idle: Mutex::new(vec![reader]),
+            }),
+            jobs: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Runs `f` on this thread with a pooled reading connection: a point read from the
+    /// page cache costs less than a hand-off to another thread would.
+    pub(super) fn read<R>(&self, f: impl FnOnce(&Connection) -> StoreResult<R>) -> StoreResult<R> {
+        self.readers.read(f)
+    }
+
+    /// A read that may scan many rows or load megabytes (searches) runs on tokio's blocking
+    /// pool instead, so that the runtime's workers keep serving (and streaming answers).
+    pub(super) async fn read_apart<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || readers.read(f))
+            .await
+            .map_err(|e| {
+                StoreError::from(failure(ffi::SQLITE_ABORT, format!("a read failed: {e}")))
+            })?
+    }
+
+    /// Runs `f` on the writer in the next group's transaction; answers after its COMMIT.
+    pub(super) async fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        self.write_or_undo(move |c| f(c).map(Outcome::Keep)).await
+    }
+
+    /// [`Engine::write`] for a write that may roll itself back ([`Outcome::Undo`]).
+    pub(super) async fn write_or_undo<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<Outcome<R>> + Send + 'static,
+    ) -> StoreResult<R> {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(Pending {
+            f: Some(f),
+            result: None,
+            reply,
+        });
+        let jobs = self.jobs.as_ref().ok_or_else(writer_stopped)?;
+        jobs.send(job).map_err(|_| writer_stopped())?;
+        answer.await.map_err(|_| writer_stopped())?
+    }
+}
+
+/// Reading connections, taken and put back without a thread switch.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    /// A new connection when all are taken: their number is bounded by the threads that
+    /// read at once.
+    fn read<R>(&self, f: impl FnOnce(&Connection) -> StoreResult<R>) -> StoreResult<R> {
+        let pooled = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => connect(&self.path)?,
+        };
+        let out = f(&conn);
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(conn);
+        out
+    }
+}
+
+impl Drop for Engine {
+    /// The writer finishes the writes queued before the store was dropped, then closes.
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn writer_stopped() -> StoreError {
+    StoreError::from(failure(
+        ffi::SQLITE_MISUSE,
+        "the SQLite writer thread stopped".into(),
+    ))
+}
+
+fn failure(code: i32, message: String) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(ffi::Error::new(code), Some(message))
+}
+
+/// One connection with the store's settings.
+fn connect(path: &Path) -> StoreResult<Connection> {
+    let c = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    c.busy_timeout(Duration::from_secs(10))?;
+    c.pragma_update(None, "foreign_keys", true)?;
+    // After a checkpoint, a WAL that grew under a burst is cut back to 64 MiB.
+    c.pragma_update(None, "journal_size_limit", 67_108_864)?;
+    c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(c)
+}
+
+/// A queued write: run in the group's transaction, answered after it ends.
+trait WriteJob: Send {
+    fn run(&mut self, c: &Connection);
+    /// A write that failed answers its own error; one that succeeded answers the COMMIT's.
+    fn answer(self: Box<Self>, committed: Result<(), &rusqlite::Error>);
+}
+
+struct Pending<F, R> {
+    f: Option<F>,
+    result: Option<StoreResult<R>>,
+    reply: oneshot::Sender<StoreResult<R>>,
+}
+
+impl<F, R> WriteJob for Pending<F, R>
+where
+    F: FnOnce(&Connection) -> StoreResult<Outcome<R>> + Send,
+    R: Send,
+{
+    fn run(&mut self, c: &Connection) {
+        if let Some(f) = self.f.take() {
+            self.result = Some(in_savepoint(c, f));
+        }
+    }
+
+    fn answer(self: Box<Self>, committed: Result<(), &rusqlite::Error>) {
+        let result = match (self.result, committed) {
+            (Some(Err(e)), _) => Err(e),
+            (Some(Ok(r)), Ok(())) => Ok(r),
+            (_, Err(e)) => Err(StoreError::from(copy_error(e))),
+            (None, Ok(())) => Err(writer_stopped()),
+        };
+        // A caller that went away meanwhile needs no answer.
+        let _ = self.reply.send(result);
+    }
+}
+
+fn in_savepoint<R>(
+    c: &Connection,
+    f: impl FnOnce(&Connection) -> StoreResult<Outcome<R>>,
+) -> StoreResult<R> {
+    execute(c, "SAVEPOINT write", &[])?;
+    let result = f(c);
+    let undo = !matches!(result, Ok(Outcome::Keep(_)));
+    if undo {
+        execute(c, "ROLLBACK TO write", &[])?;
+    }
+    execute(c, "RELEASE write", &[])?;
+    result.map(|(Outcome::Keep(r) | Outcome::Undo(r))| r)
+}
+
+/// `BEGIN IMMEDIATE`, every write in its savepoint, `COMMIT`, then the answers.
+fn commit_group(c: &Connection, group: Vec<Box<dyn WriteJob>>) {
+    let mut ran: Vec<Box<dyn WriteJob>> = Vec::with_capacity(group.len());
+    let mut began = execute(c, "BEGIN IMMEDIATE", &[]).map(drop);
+    for mut job in group {
+        if let Err(e) = &began {
+            job.answer(Err(e));
+            continue;
+        }
+        job.run(c);
+        if c.is_autocommit() {
+            // SQLite rolled the whole transaction back (disk full, I/O error): the writes
+            // before this one are gone too. The rest of the group starts a new one.
+            let lost = failure(
+                ffi::SQLITE_ABORT,
+                "the write transaction was rolled back".into(),
+            );
+            for done in ran.drain(..) {
+                done.answer(Err(&lost));
+            }
+            job.answer(Err(&lost));
+            began = execute(c, "BEGIN IMMEDIATE", &[]).map(drop);
+        } else {
+            ran.push(job);
+        }
+    }
+    if began.is_err() {
+        return;
+    }
+    let committed = execute(c, "COMMIT", &[]).map(drop);
+    if committed.is_err() && !c.is_autocommit() {
+        // Nothing of the group may stay half-written for the next one.
+        let _ = c.execute_batch("ROLLBACK");
+    }
+    for job in ran {
+        job.answer(committed.as_ref().map(|_| ()));
+    }
+}
+
+/// rusqlite errors are not `Clone`; each write of a failed group gets its own copy.
+fn copy_error(e: &rusqlite::Error) -> rusqlite::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(code, message) => {
+            rusqlite::Error::SqliteFailure(*code, message.clone())
+        }
+        other => failure(ffi::SQLITE_ERROR, other.to_string()),
+    }
+}
+
+/// Binds `values[n - 1]` to each `$n` of the statement: SQLite numbers named parameters in
+/// order of first appearance, and shared SQL such as `SET a = $3 … WHERE k = $1` does not
+/// follow that order.
+fn bind(stmt: &mut Statement<'_>, values: &[&dyn ToSql]) -> rusqlite::Result<()> {
+    let count = stmt.parameter_count();
+    for index in 1..=count {
+        let name = stmt.parameter_name(index).unwrap_or("?");
+        let value = name
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| values.get(n.checked_sub(1)?));
+        let Some(value) = value else {
+            return Err(rusqlite::Error::InvalidParameterName(name.to_string()));
+        };
+        stmt.raw_bind_parameter(index, value)?;
+    }
+    if values.len() != count {
+        return Err(rusqlite::Error::InvalidParameterCount(values.len(), count));
+    }
+    Ok(())
+}
+
+/// Runs a statement that returns no rows; answers the rows it changed.
+pub(super) fn execute(c: &Connection, sql: &str, values: &[&dyn ToSql]) -> rusqlite::Result<usize> {
+    let mut stmt = c.prepare_cached(sql)?;
+    bind(&mut stmt, values)?;
+    stmt.raw_execute()
+}
+
+/// The rows a query returns, each through `map`.
+pub(super) fn query_all<T>(
+    c: &Connection,
+    sql: &str,
+    values: &[&dyn ToSql],
+    mut map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut stmt = c.prepare_cached(sql)?;
+    bind(&mut stmt, values)?;
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(map(row)?);
+    }
+    Ok(out)
+}
+
+/// The first row a query returns, if any.
+pub(super) fn query_opt<T>(
+    c: &Connection,
+    sql: &str,
+    values: &[&dyn ToSql],
+    map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
+    let mut stmt = c.prepare_cached(sql)?;
+    bind(&mut stmt, values)?;
+    let mut rows = stmt.raw_query();
+    match rows.next()? {
+        Some(row) => map(row).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The single value of a one-row query (`COUNT(*)`, `MAX(…)`).
+pub(super) fn query_value<T: rusqlite::types::FromSql>(
+    c: &Connection,
+    sql: &str,
+    values: &[&dyn ToSql],
+) -> rusqlite::Result<T> {
+    query_opt(c, sql, values, |r| r.get(0))?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+}
+
+/// Runs a [`SearchSql`]: the count when it has one, and the page.
+pub(super) fn fetch_paged<R, T>(
+    c: &Connection,
+    sql: &SearchSql,
+    page: &Page,
+    map: impl FnMut(&Row<'_>) -> rusqlite::Result<R>,
+    cursor: impl Fn(&T) -> Cursor,
+) -> StoreResult<Paged<T>>
+where
+    T: TryFrom<R, Error = StoreError>,
+{
+    let binds: Vec<&dyn ToSql> = sql.binds.iter().map(|b| b as &dyn ToSql).collect();
+    let total = match &sql.count {
+        Some(count_sql) => {
+            let n: i64 = query_value(c, count_sql, &binds[..sql.count_binds])?;
+            Some(n as u64)
+        }
+        None => None,
+    };
+    let rows = query_all(c, &sql.page, &binds, map)?;
+    finish_page(rows, page, total, cursor)
+}
+
+/// The account ID followed by `ids`, for `… account_id = $1 AND … IN ($2, …)`.
+pub(super) fn account_and<'a>(account_id: &'a dyn ToSql, ids: &'a [String]) -> Vec<&'a dyn ToSql> {
+    let mut values: Vec<&dyn ToSql> = Vec::with_capacity(ids.len() + 1);
+    values.push(account_id);
+    values.extend(ids.iter().map(|id| id as &dyn ToSql));
+    values
+}
+
+/// Maps a unique-key violation to `Conflict`, as the sqlx backends' `conflict` does.
+pub(super) fn conflict(e: rusqlite::Error, what: &str) -> StoreError {
+    let unique = matches!(
+        &e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    );
+    if unique {
+        StoreError::Conflict(what.to_string())
+    } else {
+        StoreError::from(e)
+    }
+}
