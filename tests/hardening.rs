@@ -38,9 +38,56 @@ async fn a_request_replayed_after_a_restart_is_refused() {
         s.send(&fresh.sign_v3(&host))
             .await
             .err(404, "ProjectNotFound");
-        s.send(&now).await.err(400, "InvalidTimeStamp.Expired");
+        // Signed before the stop's second: expired; in it: its nonce was handed over.
+        let replayed = s.send(&now).await;
+        assert_eq!(replayed.status, 400);
+        assert!(
+            ["InvalidTimeStamp.Expired", "SignatureNonceUsed"].contains(&replayed.code()),
+            "{replayed:?}"
+        );
         s.send(&ahead).await.err(400, "SignatureNonceUsed");
         assert_eq!(project_count(&s).await, 2);
+    })
+    .await;
+}
+
+/// A cleanly stopped server hands the nonces of its last seconds to the next start, which
+/// then listens at once and still refuses their replay; after a kill -9 nothing is handed
+/// over and the next start waits out its floor.
+#[tokio::test]
+async fn a_clean_stop_hands_its_recent_nonces_to_the_next_start() {
+    for_each_backend(|b| async move {
+        let s = spawn_server(b).await;
+        let key = s.key();
+        // Two seconds ahead (checked in memory only), so signed in the stop's second or later.
+        let ahead = Call::new("GetEditingProject", &[("ProjectId", "none")], &key)
+            .at(OffsetDateTime::now_utc() + time::Duration::seconds(2))
+            .sign_v3("ice.example.com");
+        s.send(&ahead).await.err(404, "ProjectNotFound");
+
+        s.restart().await;
+        assert!(
+            s.logs().contains("handed over its recent nonces"),
+            "{}",
+            s.logs()
+        );
+        assert!(!s.logs().contains("waiting for the replay floor"));
+        s.send(&ahead).await.err(400, "SignatureNonceUsed");
+        let fresh = Call::new("GetEditingProject", &[("ProjectId", "none")], &key);
+        s.send(&fresh.sign_v3(&s.host()))
+            .await
+            .err(404, "ProjectNotFound");
+
+        // The hand-over was taken by that start: a crash leaves none for the next.
+        s.kill9();
+        s.restart().await;
+        assert!(
+            s.logs().contains("waiting for the replay floor"),
+            "{}",
+            s.logs()
+        );
+        // Its floor (its start plus the in-memory lead) lies past the request's time.
+        s.send(&ahead).await.err(400, "InvalidTimeStamp.Expired");
     })
     .await;
 }

@@ -12,6 +12,16 @@ fn random_from(alphabet: &[u8], len: usize) -> String {
 }
 
 /// A 16-digit account ID, like the vendor's account UIDs.
+/// A signed request's nonce as a stopping server hands it to its successor
+/// (server/replay.rs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedNonce {
+    pub access_key_id: String,
+    pub nonce: String,
+    /// Unix seconds.
+    pub signed_at: i64,
+}
+
 pub fn new_account_id() -> String {
     let first = random_from(b"123456789", 1);
     first + &random_from(b"0123456789", 15)

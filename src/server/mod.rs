@@ -78,7 +78,7 @@ pub struct ServerConfig {
 
 struct App {
     ctx: Arc<Ctx>,
-    replay: replay::ReplayGuard,
+    replay: Arc<replay::ReplayGuard>,
     max_body_bytes: usize,
     scheme: &'static str,
     metrics: Metrics,
@@ -109,7 +109,7 @@ pub async fn context(store: Arc<dyn Store>, config: &ServerConfig) -> Result<Arc
     }))
 }
 
-fn router(ctx: Arc<Ctx>, config: ServerConfig, replay: replay::ReplayGuard) -> Router {
+fn router(ctx: Arc<Ctx>, config: ServerConfig, replay: Arc<replay::ReplayGuard>) -> Router {
     let app = Arc::new(App {
         ctx,
         replay,
@@ -150,14 +150,16 @@ pub async fn serve(
     // A store that saw an earlier server has a different (random) first-start mark.
     let mark = hex::encode(rand::random::<[u8; 16]>());
     let restarted = store.setting_or_insert("first_start", &mark).await? != mark;
-    let replay = replay::ReplayGuard::new(
-        store.as_ref(),
-        config.max_nonces,
-        TIME_WINDOW,
-        started,
-        restarted,
-    )
-    .await?;
+    let replay = Arc::new(
+        replay::ReplayGuard::new(
+            store.as_ref(),
+            config.max_nonces,
+            TIME_WINDOW,
+            started,
+            restarted,
+        )
+        .await?,
+    );
     let released = store.release_own_leases().await?;
     if released > 0 {
         tracing::info!(
@@ -188,8 +190,14 @@ pub async fn serve(
     let wait = replay
         .floor()
         .saturating_sub(OffsetDateTime::now_utc().unix_timestamp());
-    tokio::time::sleep(Duration::from_secs(wait.max(0) as u64)).await;
-    let app = router(ctx, config, replay);
+    if wait > 0 {
+        tracing::info!(
+            seconds = wait,
+            "waiting for the replay floor: the last run handed over no nonces"
+        );
+        tokio::time::sleep(Duration::from_secs(wait as u64)).await;
+    }
+    let app = router(ctx.clone(), config, replay.clone());
     match &tls {
         None => {
             let listener = tokio::net::TcpListener::bind(listen)
@@ -245,8 +253,11 @@ pub async fn serve(
                 .map_err(|e| cannot_listen(listen, e))?;
         }
     }
-    // No request is running any more: stop the workers at a safe point (render workers
-    // hand their jobs back to the queue).
+    // No request is running any more: hand the recent nonces to the next start, and stop
+    // the workers at a safe point (render workers hand their jobs back to the queue).
+    if let Err(e) = replay.hand_over(ctx.store.as_ref()).await {
+        tracing::warn!(error = %e, "no replay hand-over; the next start waits out its floor");
+    }
     workers.stop(WORKER_STOP_DEADLINE).await;
     tracing::info!("stopped");
     Ok(())

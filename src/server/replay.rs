@@ -8,6 +8,11 @@
 //! - Requests signed more than [`AHEAD_IN_MEMORY`] ahead of the server's clock (fast client
 //!   clocks) could pass the next process's floor, so their nonces are also recorded in the
 //!   store; the next process checks requests signed up to the latest recorded time there.
+//! - A server that stops cleanly hands over instead ([`ReplayGuard::hand_over`]): after its
+//!   last request it records the nonces of requests signed in its last second or later in
+//!   the store and leaves that second as its successor's floor, so the successor listens
+//!   at once. A successor takes the hand-over when it starts, so a crash of its own leaves
+//!   none behind and the next start waits out the floor again.
 
 use time::OffsetDateTime;
 
@@ -19,6 +24,9 @@ use crate::store::Store;
 /// How far ahead of the server's clock a request may be signed and still be checked in
 /// memory only.
 const AHEAD_IN_MEMORY: i64 = 2;
+
+/// The setting in which a cleanly stopped server leaves its successor's floor.
+const HANDED_OVER_FLOOR: &str = "replay_floor_handed_over";
 
 pub struct ReplayGuard {
     nonces: NonceStore,
@@ -38,13 +46,22 @@ impl ReplayGuard {
         started: OffsetDateTime,
         restarted: bool,
     ) -> Result<Self, crate::store::StoreError> {
+        let handed_over = store
+            .take_setting(HANDED_OVER_FLOOR)
+            .await?
+            .and_then(|v| v.parse::<i64>().ok());
+        if restarted && handed_over.is_some() {
+            tracing::info!("the last run handed over its recent nonces: no wait for a floor");
+        }
         Ok(ReplayGuard {
-            nonces: NonceStore::new(max_nonces, window.whole_seconds()),
+            // Nonces accepted up to AHEAD_IN_MEMORY seconds before they were signed must
+            // still be at hand when the second they were signed in is the last one.
+            nonces: NonceStore::new(max_nonces, window.whole_seconds(), AHEAD_IN_MEMORY + 2),
             // A fresh store has no earlier process whose nonces could be replayed.
-            floor: if restarted {
-                started.unix_timestamp() + 1 + AHEAD_IN_MEMORY
-            } else {
-                i64::MIN
+            floor: match (restarted, handed_over) {
+                (false, _) => i64::MIN,
+                (true, Some(floor)) => floor,
+                (true, None) => started.unix_timestamp() + 1 + AHEAD_IN_MEMORY,
             },
             recorded_until: store.latest_claimed_nonce().await?,
             window_secs: window.whole_seconds(),
@@ -54,6 +71,21 @@ impl ReplayGuard {
     /// When the server may start listening (Unix seconds).
     pub fn floor(&self) -> i64 {
         self.floor
+    }
+
+    /// Called once no request runs any more: records in the store the nonces of requests
+    /// signed in this second or later (those signed further ahead are there already) and
+    /// leaves this second as the next process's floor. Nothing is left when recent nonces
+    /// were dropped for room; the next process then waits out its own floor.
+    pub async fn hand_over(&self, store: &dyn Store) -> Result<(), crate::store::StoreError> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let Some(recent) = self.nonces.recent(now) else {
+            tracing::info!("too many recent nonces to hand over; the next start waits");
+            return Ok(());
+        };
+        let signed_since_now: Vec<_> = recent.into_iter().filter(|n| n.signed_at >= now).collect();
+        store.record_nonces(&signed_since_now).await?;
+        store.put_setting(HANDED_OVER_FLOOR, &now.to_string()).await
     }
 
     /// Records the request's nonce, refusing a replay; `signed_at` lies within the time

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::account::{AccessKey, Account};
+use crate::domain::account::{AccessKey, Account, SignedNonce};
 use crate::domain::category::{Category, CategoryType};
 use crate::domain::media::{MediaInfo, MediaQuery};
 use crate::domain::project::{EditingProject, ProjectQuery};
@@ -97,6 +97,13 @@ pub trait Store: JobStore + oss::UploadStore + Send + Sync + 'static {
     async fn nonce_claimed(&self, access_key_id: &str, nonce: &str) -> StoreResult<bool>;
     /// The latest signed time among recorded nonces.
     async fn latest_claimed_nonce(&self) -> StoreResult<Option<i64>>;
+    /// Records nonces a cleanly stopping server hands to its successor; ones recorded
+    /// already are kept.
+    async fn record_nonces(&self, nonces: &[SignedNonce]) -> StoreResult<()>;
+    /// Sets a server-wide setting, replacing its value.
+    async fn put_setting(&self, name: &str, value: &str) -> StoreResult<()>;
+    /// Removes a server-wide setting and returns the value it had.
+    async fn take_setting(&self, name: &str) -> StoreResult<Option<String>>;
 
     async fn account_count(&self) -> StoreResult<u64>;
     /// Creates an account with its first key, atomically. A taken name is a `Conflict`.
@@ -357,6 +364,11 @@ fn backend(url: Option<&str>, data_dir: &Path) -> StoreResult<Backend> {
         }
     }
 }
+
+pub(super) const PUT_SETTING: &str = "INSERT INTO settings (name, value) VALUES ($1, $2) \
+     ON CONFLICT (name) DO UPDATE SET value = excluded.value";
+
+pub(super) const TAKE_SETTING: &str = "DELETE FROM settings WHERE name = $1 RETURNING value";
 
 const PROJECT_COLUMNS: &str = "account_id, project_id, title, description, timeline, template_id, \
      clips_param, cover_url, status, create_time, modified_time, duration, create_source, \

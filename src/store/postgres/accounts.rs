@@ -3,8 +3,8 @@
 use sqlx::PgPool;
 
 use super::conflict;
-use crate::domain::account::{AccessKey, Account};
-use crate::store::{AccessKeyRow, AccountRow, StoreError, StoreResult};
+use crate::domain::account::{AccessKey, Account, SignedNonce};
+use crate::store::{AccessKeyRow, AccountRow, PUT_SETTING, StoreError, StoreResult, TAKE_SETTING};
 
 pub(super) async fn setting_or_insert(
     pool: &PgPool,
@@ -44,6 +44,42 @@ pub(super) async fn claim_nonce(
     .execute(pool)
     .await?;
     Ok(inserted.rows_affected() == 1)
+}
+
+/// One statement whatever the count: the columns go as three arrays.
+pub(super) async fn record_nonces(pool: &PgPool, nonces: &[SignedNonce]) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO signed_nonces (access_key_id, nonce, signed_at) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING",
+    )
+    .bind(
+        nonces
+            .iter()
+            .map(|n| n.access_key_id.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(nonces.iter().map(|n| n.nonce.as_str()).collect::<Vec<_>>())
+    .bind(nonces.iter().map(|n| n.signed_at).collect::<Vec<_>>())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn put_setting(pool: &PgPool, name: &str, value: &str) -> StoreResult<()> {
+    sqlx::query(PUT_SETTING)
+        .bind(name)
+        .bind(value)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn take_setting(pool: &PgPool, name: &str) -> StoreResult<Option<String>> {
+    let row: Option<(String,)> = sqlx::query_as(TAKE_SETTING)
+        .bind(name)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|(v,)| v))
 }
 
 pub(super) async fn nonce_claimed(

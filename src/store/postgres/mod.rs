@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Arguments, Connection, Postgres};
 
-use crate::domain::account::{AccessKey, Account};
+use crate::domain::account::{AccessKey, Account, SignedNonce};
 use crate::domain::category::{Category, CategoryType};
 use crate::domain::media::{MediaInfo, MediaQuery};
 use crate::domain::project::{EditingProject, ProjectQuery};
@@ -238,6 +238,18 @@ impl Store for PgStore {
 
     async fn latest_claimed_nonce(&self) -> StoreResult<Option<i64>> {
         accounts::latest_claimed_nonce(&self.pool).await
+    }
+
+    async fn record_nonces(&self, nonces: &[SignedNonce]) -> StoreResult<()> {
+        accounts::record_nonces(&self.pool, nonces).await
+    }
+
+    async fn put_setting(&self, name: &str, value: &str) -> StoreResult<()> {
+        accounts::put_setting(&self.pool, name, value).await
+    }
+
+    async fn take_setting(&self, name: &str) -> StoreResult<Option<String>> {
+        accounts::take_setting(&self.pool, name).await
     }
 
     async fn account_count(&self) -> StoreResult<u64> {

@@ -4,8 +4,8 @@ use rusqlite::Connection;
 
 use super::engine::{conflict, execute, query_all, query_opt, query_value};
 use super::rows;
-use crate::domain::account::{AccessKey, Account};
-use crate::store::{StoreError, StoreResult};
+use crate::domain::account::{AccessKey, Account, SignedNonce};
+use crate::store::{PUT_SETTING, StoreError, StoreResult, TAKE_SETTING};
 
 pub(super) fn setting_or_insert(c: &Connection, name: &str, value: &str) -> StoreResult<String> {
     execute(
@@ -39,6 +39,26 @@ pub(super) fn claim_nonce(
         &[&access_key_id, &nonce, &signed_at],
     )?;
     Ok(inserted == 1)
+}
+
+pub(super) fn record_nonces(c: &Connection, nonces: &[SignedNonce]) -> StoreResult<()> {
+    let mut insert = c.prepare_cached(
+        "INSERT INTO signed_nonces (access_key_id, nonce, signed_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT DO NOTHING",
+    )?;
+    for n in nonces {
+        insert.execute(rusqlite::params![n.access_key_id, n.nonce, n.signed_at])?;
+    }
+    Ok(())
+}
+
+pub(super) fn put_setting(c: &Connection, name: &str, value: &str) -> StoreResult<()> {
+    execute(c, PUT_SETTING, &[&name, &value])?;
+    Ok(())
+}
+
+pub(super) fn take_setting(c: &Connection, name: &str) -> StoreResult<Option<String>> {
+    Ok(query_opt(c, TAKE_SETTING, &[&name], |r| r.get(0))?)
 }
 
 pub(super) fn nonce_claimed(c: &Connection, access_key_id: &str, nonce: &str) -> StoreResult<bool> {

@@ -19,7 +19,7 @@ use std::path::Path;
 
 use async_trait::async_trait;
 
-use crate::domain::account::{AccessKey, Account};
+use crate::domain::account::{AccessKey, Account, SignedNonce};
 use crate::domain::category::{Category, CategoryType};
 use crate::domain::media::{MediaInfo, MediaQuery};
 use crate::domain::project::{EditingProject, ProjectQuery};
@@ -77,6 +77,27 @@ impl Store for SqliteStore {
 
     async fn latest_claimed_nonce(&self) -> StoreResult<Option<i64>> {
         self.engine.read(accounts::latest_claimed_nonce)
+    }
+
+    async fn record_nonces(&self, nonces: &[SignedNonce]) -> StoreResult<()> {
+        let nonces = nonces.to_vec();
+        self.engine
+            .write(move |c| accounts::record_nonces(c, &nonces))
+            .await
+    }
+
+    async fn put_setting(&self, name: &str, value: &str) -> StoreResult<()> {
+        let (name, value) = (name.to_string(), value.to_string());
+        self.engine
+            .write(move |c| accounts::put_setting(c, &name, &value))
+            .await
+    }
+
+    async fn take_setting(&self, name: &str) -> StoreResult<Option<String>> {
+        let name = name.to_string();
+        self.engine
+            .write(move |c| accounts::take_setting(c, &name))
+            .await
     }
 
     async fn account_count(&self) -> StoreResult<u64> {
