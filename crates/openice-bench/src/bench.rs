@@ -268,8 +268,9 @@ impl Bench<'_> {
 
         let floor_request = floor::request(self.floor);
         let mut floor_rps = Vec::new();
-        let mut runs: Vec<Vec<RunValues>> = vec![Vec::new(); Scenario::ALL.len()];
-        let mut first_errors: Vec<Option<String>> = vec![None; Scenario::ALL.len()];
+        let selected = opts.scenarios();
+        let mut runs: Vec<Vec<RunValues>> = vec![Vec::new(); selected.len()];
+        let mut first_errors: Vec<Option<String>> = vec![None; selected.len()];
         for round in 1..=opts.runs {
             let (f, floor) = self.run_one(
                 None,
@@ -283,7 +284,7 @@ impl Bench<'_> {
             floor_rps.push(floor.rps);
             self.floor_runs.push(floor.clone());
             let mut line = format!("round {round}: floor {:.0}/s", floor.rps);
-            for (i, s) in Scenario::ALL.iter().enumerate() {
+            for (i, s) in selected.iter().enumerate() {
                 let conns = s.connections(opts.connections as usize);
                 let (r, values) = self.run_one(
                     t.pid,
@@ -307,7 +308,7 @@ impl Bench<'_> {
             }
             eprintln!("openice-bench: {label} {line}");
         }
-        let scenarios = Scenario::ALL
+        let scenarios = selected
             .iter()
             .zip(runs)
             .zip(first_errors)

@@ -111,6 +111,9 @@ pub struct Opts {
     /// AccessKeySecret for --endpoint.
     #[arg(long, value_name = "SECRET", requires = "endpoint")]
     pub sk: Option<String>,
+    /// Run only these scenarios (comma-separated), e.g. to profile the server under one.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<scenarios::Scenario>,
 }
 
 fn positive_seconds(s: &str) -> Result<f64, String> {
@@ -129,6 +132,14 @@ impl Opts {
         } else {
             DEFAULT_DURATION_S
         })
+    }
+
+    /// The scenarios to run, in their order.
+    pub fn scenarios(&self) -> Vec<scenarios::Scenario> {
+        scenarios::Scenario::ALL
+            .into_iter()
+            .filter(|s| self.only.is_empty() || self.only.contains(s))
+            .collect()
     }
 
     pub fn warmup(&self) -> Duration {
@@ -162,6 +173,14 @@ impl Opts {
         } else if self.postgres.is_some() && self.backend != BackendChoice::Sqlite {
             args.push("--postgres <admin URL>".into());
         }
+        if !self.only.is_empty() {
+            let names: Vec<_> = self
+                .only
+                .iter()
+                .map(|s| format!("{s:?}").to_lowercase())
+                .collect();
+            args.push(format!("--only {}", names.join(",")));
+        }
         if self.no_write {
             args.push("--no-write".into());
         }
@@ -187,8 +206,11 @@ impl Opts {
             || self.runs < DEFAULT_RUNS
             || self.projects != DEFAULT_PROJECTS
             || self.connections != DEFAULT_CONNECTIONS
+            || !self.only.is_empty()
         {
-            Some("not the default sizes (--quick, --duration, --runs, --projects or --connections)")
+            Some(
+                "not the default sizes (--quick, --duration, --runs, --projects, --connections or --only)",
+            )
         } else {
             None
         }

@@ -235,28 +235,30 @@ pub fn verdicts(backends: &[BackendReport], timeline: Option<&TimelineEstimate>)
         });
     };
     for b in backends {
+        // The store-speed targets (issue 12): ratios to the floor per backend, Search p99.
+        let pg = b.backend == "postgres";
         for s in &b.scenarios {
-            match s.scenario.as_str() {
-                "GetEditingProject" => push(
+            let ratio = |min: f64| (format!("÷ floor ≥ {min:.2}"), min);
+            let target = match s.scenario.as_str() {
+                "GetEditingProject" => Some(ratio(if pg { 0.30 } else { 0.60 })),
+                "CreateEditingProject" => Some(ratio(if pg { 0.10 } else { 0.25 })),
+                "UpdateEditingProject" => Some(ratio(if pg { 0.05 } else { 0.15 })),
+                _ => None,
+            };
+            if let Some((text, min)) = target {
+                push(&s.scenario, b.backend, s.ratio_to_floor, &text, &|v| {
+                    v >= min
+                });
+            }
+            if s.scenario == "SearchEditingProject" {
+                let max = if pg { 20.0 } else { 10.0 };
+                push(
                     &s.scenario,
                     b.backend,
-                    s.ratio_to_floor,
-                    "÷ floor ≥ 0.60",
-                    &|v| v >= 0.60,
-                ),
-                "CreateEditingProject" if b.backend == "sqlite" => push(
-                    &s.scenario,
-                    b.backend,
-                    s.ratio_to_floor,
-                    "÷ floor ≥ 0.25",
-                    &|v| v >= 0.25,
-                ),
-                "SearchEditingProject" => {
-                    push(&s.scenario, b.backend, s.p99_ms, "p99 ≤ 20 ms", &|v| {
-                        v <= 20.0
-                    })
-                }
-                _ => {}
+                    s.p99_ms,
+                    &format!("p99 ≤ {max:.0} ms"),
+                    &|v| v <= max,
+                );
             }
         }
         let startup = b.startup_ms.as_ref().and_then(|f| f.median);

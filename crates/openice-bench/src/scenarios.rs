@@ -45,7 +45,7 @@ pub struct Fixtures {
     pub media_ids: Vec<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scenario {
     Get,
     Create,
