@@ -199,6 +199,21 @@ async fn projects_guards_search_and_delete() {
                 .is_empty()
         );
         assert_eq!(s.projects_using_media(ACCOUNT, "m2").await.unwrap(), ["p1"]);
+
+        // A new timeline keeps the links it still names and adds each new one once.
+        let relink = ["m3".to_string(), "m2".to_string(), "m3".to_string()];
+        assert_eq!(
+            s.update_project(&edited, Some(&relink), &edited)
+                .await
+                .unwrap(),
+            Guarded::Done
+        );
+        for media_id in ["m2", "m3"] {
+            assert_eq!(
+                s.projects_using_media(ACCOUNT, media_id).await.unwrap(),
+                ["p1"]
+            );
+        }
         assert_eq!(
             s.set_project_duration(&edited, 4.0).await.unwrap(),
             Guarded::Done

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::{Bind, StoreError, StoreResult, Where};
 use crate::domain::job::{Delivery, EventCallback, Job, JobOutcome, JobQuery, JobStatus, JobType};
-use crate::domain::{Micros, Paged};
+use crate::domain::{Cursor, Micros, Paged};
 
 #[async_trait]
 pub trait JobStore {
@@ -238,6 +238,14 @@ pub(super) fn jobs_sql(account_id: &str, q: &JobQuery) -> super::SearchSql {
         w.and("project_id = ?", [text(p)]);
     }
     w.paged("jobs", JOB_COLUMNS, "job_id", q.ascending, &q.page, false)
+}
+
+/// Where the next page of jobs starts.
+pub(super) fn job_cursor(j: &Job) -> Cursor {
+    Cursor {
+        create_time: j.create_time,
+        id: j.job_id.clone(),
+    }
 }
 
 fn outcome_columns(

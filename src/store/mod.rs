@@ -13,8 +13,8 @@ mod sqlite;
 
 pub use jobs::JobStore;
 use search::{
-    Bind, SearchSql, Where, child_categories_sql, finish_page, media_in_sql, media_sql, search_sql,
-    template_sql,
+    Bind, SearchSql, Where, category_cursor, child_categories_sql, finish_page, media_cursor,
+    media_in_sql, media_sql, project_cursor, search_sql, template_cursor, template_sql,
 };
 
 use std::path::Path;

@@ -6,10 +6,10 @@ use super::{
     CATEGORY_COLUMNS, MEDIA_COLUMNS, PROJECT_COLUMNS, PROJECT_SUMMARY_COLUMNS, StoreError,
     StoreResult, TEMPLATE_COLUMNS,
 };
-use crate::domain::category::CategoryType;
-use crate::domain::media::{MediaCond, MediaQuery};
-use crate::domain::project::{ProjectQuery, ProjectStatus};
-use crate::domain::template::TemplateQuery;
+use crate::domain::category::{Category, CategoryType};
+use crate::domain::media::{MediaCond, MediaInfo, MediaQuery};
+use crate::domain::project::{EditingProject, ProjectQuery, ProjectStatus};
+use crate::domain::template::{Template, TemplateQuery};
 use crate::domain::{Cursor, Page, Paged};
 
 pub(super) fn media_sql(account_id: &str, q: &MediaQuery) -> SearchSql {
@@ -308,6 +308,36 @@ fn escape_like(s: &str) -> String {
         out.push(c);
     }
     out
+}
+
+// Where the next page starts after each kind of item (`paged` orders by these columns).
+
+pub(super) fn project_cursor(p: &EditingProject) -> Cursor {
+    Cursor {
+        create_time: p.create_time,
+        id: p.project_id.clone(),
+    }
+}
+
+pub(super) fn media_cursor(m: &MediaInfo) -> Cursor {
+    Cursor {
+        create_time: m.create_time,
+        id: m.media_id.clone(),
+    }
+}
+
+pub(super) fn template_cursor(t: &Template) -> Cursor {
+    Cursor {
+        create_time: t.create_time,
+        id: t.template_id.clone(),
+    }
+}
+
+pub(super) fn category_cursor(c: &Category) -> Cursor {
+    Cursor {
+        create_time: c.create_time,
+        id: c.cate_id.to_string(),
+    }
 }
 
 /// Turns the rows of a page query (which fetched one extra row) into a page.

@@ -5,11 +5,14 @@ use sqlx::PgPool;
 use super::{bind_template, conflict, fetch_paged};
 use crate::domain::category::{Category, CategoryType, MAX_LEVEL, ROOT_PARENT};
 use crate::domain::template::{Template, TemplateQuery};
-use crate::domain::{Cursor, Page, Paged};
-use crate::store::sql::placeholders;
+use crate::domain::{Page, Paged};
+use crate::store::sql::{
+    CATEGORY_BY_ID, COUNT_CHILDREN, COUNT_SIBLINGS, DELETE_CATEGORY, INSERT_CATEGORY,
+    RENAME_CATEGORY, TEMPLATE_BY_ID, UNCATEGORISE_MEDIA, delete_templates_sql,
+};
 use crate::store::{
-    CATEGORY_COLUMNS, CategoryInsert, CategoryRow, INSERT_TEMPLATE, StoreResult, TEMPLATE_COLUMNS,
-    TemplateRow, UPDATE_TEMPLATE, child_categories_sql, template_sql,
+    CategoryInsert, CategoryRow, INSERT_TEMPLATE, StoreResult, TemplateRow, UPDATE_TEMPLATE,
+    category_cursor, child_categories_sql, template_cursor, template_sql,
 };
 
 pub(super) async fn insert_category(
@@ -37,29 +40,24 @@ pub(super) async fn insert_category(
     if holder.is_none() {
         return Ok(CategoryInsert::ParentGone);
     }
-    let (siblings,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM categories WHERE account_id = $1 AND parent_id = $2 AND cate_type = $3",
-    )
-    .bind(&c.account_id)
-    .bind(c.parent_id)
-    .bind(c.cate_type.as_str())
-    .fetch_one(&mut *tx)
-    .await?;
+    let (siblings,): (i64,) = sqlx::query_as(COUNT_SIBLINGS)
+        .bind(&c.account_id)
+        .bind(c.parent_id)
+        .bind(c.cate_type.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
     if siblings as u64 >= max_siblings {
         return Ok(CategoryInsert::LevelFull);
     }
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO categories (account_id, cate_name, parent_id, level, cate_type, create_time) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING cate_id",
-    )
-    .bind(&c.account_id)
-    .bind(&c.cate_name)
-    .bind(c.parent_id)
-    .bind(c.level)
-    .bind(c.cate_type.as_str())
-    .bind(c.create_time)
-    .fetch_one(&mut *tx)
-    .await?;
+    let (id,): (i64,) = sqlx::query_as(INSERT_CATEGORY)
+        .bind(&c.account_id)
+        .bind(&c.cate_name)
+        .bind(c.parent_id)
+        .bind(c.level)
+        .bind(c.cate_type.as_str())
+        .bind(c.create_time)
+        .fetch_one(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(CategoryInsert::Inserted(id))
 }
@@ -69,13 +67,11 @@ pub(super) async fn category(
     account_id: &str,
     cate_id: i64,
 ) -> StoreResult<Option<Category>> {
-    let row: Option<CategoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {CATEGORY_COLUMNS} FROM categories WHERE account_id = $1 AND cate_id = $2"
-    )))
-    .bind(account_id)
-    .bind(cate_id)
-    .fetch_optional(pool)
-    .await?;
+    let row: Option<CategoryRow> = sqlx::query_as(CATEGORY_BY_ID.as_str())
+        .bind(account_id)
+        .bind(cate_id)
+        .fetch_optional(pool)
+        .await?;
     row.map(Category::try_from).transpose()
 }
 
@@ -85,13 +81,12 @@ pub(super) async fn rename_category(
     cate_id: i64,
     name: &str,
 ) -> StoreResult<bool> {
-    let done =
-        sqlx::query("UPDATE categories SET cate_name = $3 WHERE account_id = $1 AND cate_id = $2")
-            .bind(account_id)
-            .bind(cate_id)
-            .bind(name)
-            .execute(pool)
-            .await?;
+    let done = sqlx::query(RENAME_CATEGORY)
+        .bind(account_id)
+        .bind(cate_id)
+        .bind(name)
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -129,13 +124,13 @@ pub(super) async fn delete_category(
     }
     let mut deleted = 0;
     for id in &doomed {
-        deleted += sqlx::query("DELETE FROM categories WHERE account_id = $1 AND cate_id = $2")
+        deleted += sqlx::query(DELETE_CATEGORY)
             .bind(account_id)
             .bind(id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        sqlx::query("UPDATE media SET cate_id = NULL WHERE account_id = $1 AND cate_id = $2")
+        sqlx::query(UNCATEGORISE_MEDIA)
             .bind(account_id)
             .bind(id)
             .execute(&mut *tx)
@@ -154,20 +149,14 @@ pub(super) async fn child_categories(
     page: &Page,
 ) -> StoreResult<Paged<(Category, u64)>> {
     let sql = child_categories_sql(account_id, parent_id, cate_type, ascending, page);
-    let cats = fetch_paged::<CategoryRow, _>(pool, sql, page, |c: &Category| Cursor {
-        create_time: c.create_time,
-        id: c.cate_id.to_string(),
-    })
-    .await?;
+    let cats = fetch_paged::<CategoryRow, _>(pool, sql, page, category_cursor).await?;
     let mut items = Vec::with_capacity(cats.items.len());
     for c in cats.items {
-        let (n,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM categories WHERE account_id = $1 AND parent_id = $2",
-        )
-        .bind(account_id)
-        .bind(c.cate_id)
-        .fetch_one(pool)
-        .await?;
+        let (n,): (i64,) = sqlx::query_as(COUNT_CHILDREN)
+            .bind(account_id)
+            .bind(c.cate_id)
+            .fetch_one(pool)
+            .await?;
         items.push((c, n as u64));
     }
     Ok(Paged {
@@ -190,13 +179,11 @@ pub(super) async fn template(
     account_id: &str,
     template_id: &str,
 ) -> StoreResult<Option<Template>> {
-    let row: Option<TemplateRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {TEMPLATE_COLUMNS} FROM templates WHERE account_id = $1 AND template_id = $2"
-    )))
-    .bind(account_id)
-    .bind(template_id)
-    .fetch_optional(pool)
-    .await?;
+    let row: Option<TemplateRow> = sqlx::query_as(TEMPLATE_BY_ID.as_str())
+        .bind(account_id)
+        .bind(template_id)
+        .fetch_optional(pool)
+        .await?;
     row.map(Template::try_from).transpose()
 }
 
@@ -215,10 +202,7 @@ pub(super) async fn delete_templates(
     if template_ids.is_empty() {
         return Ok(0);
     }
-    let sql = format!(
-        "DELETE FROM templates WHERE account_id = $1 AND template_id IN ({})",
-        placeholders(2, template_ids.len())
-    );
+    let sql = delete_templates_sql(template_ids.len());
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id);
     for id in template_ids {
         query = query.bind(id);
@@ -232,9 +216,5 @@ pub(super) async fn search_templates(
     q: &TemplateQuery,
 ) -> StoreResult<Paged<Template>> {
     let sql = template_sql(account_id, q);
-    fetch_paged::<TemplateRow, _>(pool, sql, &q.page, |t: &Template| Cursor {
-        create_time: t.create_time,
-        id: t.template_id.clone(),
-    })
-    .await
+    fetch_paged::<TemplateRow, _>(pool, sql, &q.page, template_cursor).await
 }

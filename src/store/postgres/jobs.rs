@@ -5,11 +5,11 @@ use sqlx::PgExecutor;
 
 use super::{PgStore, conflict, fetch_paged};
 use crate::domain::job::{Delivery, EventCallback, Job, JobOutcome, JobQuery};
-use crate::domain::{Cursor, Micros, Paged};
+use crate::domain::{Micros, Paged};
 use crate::store::StoreResult;
 use crate::store::jobs::{
     CLAIMABLE, DELIVERY_COLUMNS, DeliveryRow, EventCallbackRow, INSERT_JOB, JOB_COLUMNS, JobRow,
-    JobStore, finish_columns, jobs_sql,
+    JobStore, finish_columns, job_cursor, jobs_sql,
 };
 
 #[async_trait]
@@ -90,11 +90,7 @@ impl JobStore for PgStore {
 
     async fn search_jobs(&self, account_id: &str, q: &JobQuery) -> StoreResult<Paged<Job>> {
         let sql = jobs_sql(account_id, q);
-        fetch_paged::<JobRow, _>(&self.pool, sql, &q.page, |j: &Job| Cursor {
-            create_time: j.create_time,
-            id: j.job_id.clone(),
-        })
-        .await
+        fetch_paged::<JobRow, _>(&self.pool, sql, &q.page, job_cursor).await
     }
 
     async fn claim_job(

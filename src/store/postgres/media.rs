@@ -4,11 +4,14 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use super::{bind_media, conflict, fetch_paged};
 use crate::domain::media::{MediaInfo, MediaQuery};
-use crate::domain::{Cursor, Micros, Paged};
-use crate::store::sql::{IN_LIST_CHUNK, placeholders};
+use crate::domain::{Micros, Paged};
+use crate::store::sql::{
+    CLAIM_PROBE, FINISH_PROBE, IN_LIST_CHUNK, NEXT_PROBE, PROBE_QUEUE_DEPTH, RENEW_PROBE,
+    delete_media_sql,
+};
 use crate::store::{
-    INSERT_MEDIA, MEDIA_COLUMNS, MediaKey, MediaRow, StoreResult, UPDATE_MEDIA, media_in_sql,
-    media_sql,
+    INSERT_MEDIA, MEDIA_COLUMNS, MediaKey, MediaRow, StoreResult, UPDATE_MEDIA, media_cursor,
+    media_in_sql, media_sql,
 };
 
 pub(super) async fn insert_media(
@@ -36,11 +39,7 @@ async fn delete_media_rows(
     if media_ids.is_empty() {
         return Ok(());
     }
-    let marks = placeholders(2, media_ids.len());
-    for sql in [
-        format!("DELETE FROM project_materials WHERE account_id = $1 AND material_id IN ({marks})"),
-        format!("DELETE FROM media WHERE account_id = $1 AND media_id IN ({marks})"),
-    ] {
+    for sql in delete_media_sql(media_ids.len()) {
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id);
         for id in media_ids {
             query = query.bind(id);
@@ -145,11 +144,7 @@ pub(super) async fn search_media(
     q: &MediaQuery,
 ) -> StoreResult<Paged<MediaInfo>> {
     let sql = media_sql(account_id, q);
-    fetch_paged::<MediaRow, _>(pool, sql, &q.page, |m: &MediaInfo| Cursor {
-        create_time: m.create_time,
-        id: m.media_id.clone(),
-    })
-    .await
+    fetch_paged::<MediaRow, _>(pool, sql, &q.page, media_cursor).await
 }
 
 pub(super) async fn claim_probe(
@@ -159,33 +154,23 @@ pub(super) async fn claim_probe(
     lease_until: Micros,
 ) -> StoreResult<Option<MediaInfo>> {
     // Re-checking the claimable condition in UPDATE makes the claim safe with several
-    // servers. A media whose upload has not arrived yet (pending_uploads) has nothing to
-    // probe.
-    const CLAIMABLE: &str = "(status = 'Init' OR (status = 'Preparing' \
-        AND (probe_lease_until IS NULL OR probe_lease_until < $1))) \
-        AND NOT EXISTS (SELECT 1 FROM pending_uploads p \
-        WHERE p.account_id = media.account_id AND p.media_id = media.media_id)";
+    // servers.
     loop {
-        let next: Option<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT account_id, media_id FROM media WHERE {CLAIMABLE} ORDER BY create_time LIMIT 1"
-        )))
-        .bind(now)
-        .fetch_optional(pool)
-        .await?;
+        let next: Option<(String, String)> = sqlx::query_as(NEXT_PROBE.as_str())
+            .bind(now)
+            .fetch_optional(pool)
+            .await?;
         let Some((account_id, media_id)) = next else {
             return Ok(None);
         };
-        let claimed = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE media SET status = 'Preparing', probe_owner = $2, probe_lease_until = $3 \
-             WHERE account_id = $4 AND media_id = $5 AND {CLAIMABLE}"
-        )))
-        .bind(now)
-        .bind(owner)
-        .bind(lease_until)
-        .bind(&account_id)
-        .bind(&media_id)
-        .execute(pool)
-        .await?;
+        let claimed = sqlx::query(CLAIM_PROBE.as_str())
+            .bind(now)
+            .bind(owner)
+            .bind(lease_until)
+            .bind(&account_id)
+            .bind(&media_id)
+            .execute(pool)
+            .await?;
         if claimed.rows_affected() == 1 {
             return media(pool, &account_id, &media_id).await;
         }
@@ -199,24 +184,18 @@ pub(super) async fn renew_probe(
     owner: &str,
     lease_until: Micros,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE media SET probe_lease_until = $4 WHERE account_id = $1 AND media_id = $2 \
-         AND status = 'Preparing' AND probe_owner = $3",
-    )
-    .bind(account_id)
-    .bind(media_id)
-    .bind(owner)
-    .bind(lease_until)
-    .execute(pool)
-    .await?;
+    let done = sqlx::query(RENEW_PROBE)
+        .bind(account_id)
+        .bind(media_id)
+        .bind(owner)
+        .bind(lease_until)
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub(super) async fn probe_queue_depth(pool: &PgPool) -> StoreResult<u64> {
-    let (n,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM media WHERE status IN ('Init', 'Preparing')")
-            .fetch_one(pool)
-            .await?;
+    let (n,): (i64,) = sqlx::query_as(PROBE_QUEUE_DEPTH).fetch_one(pool).await?;
     Ok(n as u64)
 }
 
@@ -225,22 +204,17 @@ pub(super) async fn finish_probe(
     media: &MediaInfo,
     owner: &str,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE media SET status = $3, probe = $4, duration = $5, file_size = $6, \
-         media_type = COALESCE(media_type, $7), cover_url = COALESCE(cover_url, $8), \
-         probe_owner = NULL, probe_lease_until = NULL \
-         WHERE account_id = $1 AND media_id = $2 AND status = 'Preparing' AND probe_owner = $9",
-    )
-    .bind(&media.account_id)
-    .bind(&media.media_id)
-    .bind(media.status.as_str())
-    .bind(&media.probe)
-    .bind(media.duration)
-    .bind(media.file_size)
-    .bind(media.media_type.map(|t| t.as_str()))
-    .bind(&media.cover_url)
-    .bind(owner)
-    .execute(pool)
-    .await?;
+    let done = sqlx::query(FINISH_PROBE)
+        .bind(&media.account_id)
+        .bind(&media.media_id)
+        .bind(media.status.as_str())
+        .bind(&media.probe)
+        .bind(media.duration)
+        .bind(media.file_size)
+        .bind(media.media_type.map(|t| t.as_str()))
+        .bind(&media.cover_url)
+        .bind(owner)
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected() > 0)
 }

@@ -3,12 +3,16 @@
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::{ROWS_PER_INSERT, bind_project, conflict, fetch_paged, search_args};
+use crate::domain::Paged;
 use crate::domain::project::{EditingProject, ProjectQuery};
-use crate::domain::{Cursor, Paged};
-use crate::store::sql::{IN_LIST_CHUNK, placeholders};
+use crate::store::sql::{
+    IN_LIST_CHUNK, PROJECT_BY_ID, PROJECT_EXISTS, PROJECT_MATERIALS, PROJECT_TABLES,
+    PROJECTS_USING_MEDIA, SET_PROJECT_DURATION, TIMELINE_LINKS, delete_materials_sql,
+    delete_projects_sql, unlink_timeline_media_sql,
+};
 use crate::store::{
-    Guarded, INSERT_PROJECT, PROJECT_COLUMNS, PROJECT_LOADED_BYTES, ProjectRow, StoreResult,
-    UPDATE_PROJECT_FIELDS, UPDATE_PROJECT_TIMELINE, link_changes, search_sql,
+    Guarded, INSERT_PROJECT, PROJECT_LOADED_BYTES, ProjectRow, StoreResult, UPDATE_PROJECT_FIELDS,
+    UPDATE_PROJECT_TIMELINE, link_changes, project_cursor, search_sql,
 };
 
 /// A project count from the delta rows its migrations' triggers append (see `search_sql`);
@@ -88,21 +92,15 @@ async fn relink_timeline_media(
     project: &EditingProject,
     media_ids: &[String],
 ) -> StoreResult<()> {
-    let stored: Vec<(String,)> = sqlx::query_as(
-        "SELECT media_id FROM project_timeline_media WHERE account_id = $1 AND project_id = $2",
-    )
-    .bind(&project.account_id)
-    .bind(&project.project_id)
-    .fetch_all(&mut **tx)
-    .await?;
+    let stored: Vec<(String,)> = sqlx::query_as(TIMELINE_LINKS)
+        .bind(&project.account_id)
+        .bind(&project.project_id)
+        .fetch_all(&mut **tx)
+        .await?;
     let stored: Vec<String> = stored.into_iter().map(|(id,)| id).collect();
     let (remove, add) = link_changes(&stored, media_ids);
     for chunk in remove.chunks(IN_LIST_CHUNK) {
-        let sql = format!(
-            "DELETE FROM project_timeline_media WHERE account_id = $1 AND project_id = $2 \
-             AND media_id IN ({})",
-            placeholders(3, chunk.len())
-        );
+        let sql = unlink_timeline_media_sql(chunk.len());
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&project.account_id)
             .bind(&project.project_id);
@@ -147,14 +145,11 @@ pub(super) async fn project(
     account_id: &str,
     project_id: &str,
 ) -> StoreResult<Option<EditingProject>> {
-    let row: Option<ProjectRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {PROJECT_COLUMNS} FROM editing_projects \
-         WHERE account_id = $1 AND project_id = $2 AND status <> 'Deleted'"
-    )))
-    .bind(account_id)
-    .bind(project_id)
-    .fetch_optional(pool)
-    .await?;
+    let row: Option<ProjectRow> = sqlx::query_as(PROJECT_BY_ID.as_str())
+        .bind(account_id)
+        .bind(project_id)
+        .fetch_optional(pool)
+        .await?;
     row.map(EditingProject::try_from).transpose()
 }
 
@@ -215,29 +210,24 @@ pub(super) async fn set_project_duration(
     duration: f64,
 ) -> StoreResult<Guarded> {
     let mut tx = pool.begin().await?;
-    let done = sqlx::query(
-        "UPDATE editing_projects SET duration = $3 \
-         WHERE account_id = $1 AND project_id = $2 AND timeline = $4 AND duration = $5",
-    )
-    .bind(&seen.account_id)
-    .bind(&seen.project_id)
-    .bind(duration)
-    .bind(&seen.timeline)
-    .bind(seen.duration)
-    .execute(&mut *tx)
-    .await?;
+    let done = sqlx::query(SET_PROJECT_DURATION)
+        .bind(&seen.account_id)
+        .bind(&seen.project_id)
+        .bind(duration)
+        .bind(&seen.timeline)
+        .bind(seen.duration)
+        .execute(&mut *tx)
+        .await?;
     if done.rows_affected() > 0 {
         tx.commit().await?;
         return Ok(Guarded::Done);
     }
     // Was the project deleted or changed?
-    let found: Option<(String,)> = sqlx::query_as(
-        "SELECT project_id FROM editing_projects WHERE account_id = $1 AND project_id = $2",
-    )
-    .bind(&seen.account_id)
-    .bind(&seen.project_id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let found: Option<(String,)> = sqlx::query_as(PROJECT_EXISTS)
+        .bind(&seen.account_id)
+        .bind(&seen.project_id)
+        .fetch_optional(&mut *tx)
+        .await?;
     Ok(if found.is_some() {
         Guarded::Changed
     } else {
@@ -250,13 +240,11 @@ pub(super) async fn projects_using_media(
     account_id: &str,
     media_id: &str,
 ) -> StoreResult<Vec<String>> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT project_id FROM project_timeline_media WHERE account_id = $1 AND media_id = $2",
-    )
-    .bind(account_id)
-    .bind(media_id)
-    .fetch_all(pool)
-    .await?;
+    let rows: Vec<(String,)> = sqlx::query_as(PROJECTS_USING_MEDIA)
+        .bind(account_id)
+        .bind(media_id)
+        .fetch_all(pool)
+        .await?;
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
@@ -270,15 +258,8 @@ pub(super) async fn delete_projects(
     }
     let mut tx = pool.begin().await?;
     let mut deleted = 0;
-    for table in [
-        "project_materials",
-        "project_timeline_media",
-        "editing_projects",
-    ] {
-        let sql = format!(
-            "DELETE FROM {table} WHERE account_id = $1 AND project_id IN ({})",
-            placeholders(2, project_ids.len())
-        );
+    for table in PROJECT_TABLES {
+        let sql = delete_projects_sql(table, project_ids.len());
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id);
         for id in project_ids {
             query = query.bind(id);
@@ -300,11 +281,7 @@ pub(super) async fn search_projects(
     q: &ProjectQuery,
 ) -> StoreResult<Paged<EditingProject>> {
     let sql = search_sql(account_id, q, PROJECT_COUNT_SQL, None);
-    fetch_paged::<ProjectRow, _>(pool, sql, &q.page, |p: &EditingProject| Cursor {
-        create_time: p.create_time,
-        id: p.project_id.clone(),
-    })
-    .await
+    fetch_paged::<ProjectRow, _>(pool, sql, &q.page, project_cursor).await
 }
 
 pub(super) async fn search_projects_bytes(
@@ -347,11 +324,7 @@ pub(super) async fn delete_materials(
     if material_ids.is_empty() {
         return Ok(());
     }
-    let sql = format!(
-        "DELETE FROM project_materials WHERE account_id = $1 AND project_id = $2 \
-         AND material_type = $3 AND material_id IN ({})",
-        placeholders(4, material_ids.len())
-    );
+    let sql = delete_materials_sql(material_ids.len());
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(account_id)
         .bind(project_id)
@@ -368,13 +341,9 @@ pub(super) async fn materials(
     account_id: &str,
     project_id: &str,
 ) -> StoreResult<Vec<(String, String)>> {
-    Ok(sqlx::query_as(
-        "SELECT material_type, material_id FROM project_materials \
-         WHERE account_id = $1 AND project_id = $2 \
-         ORDER BY create_time, material_type, material_id",
-    )
-    .bind(account_id)
-    .bind(project_id)
-    .fetch_all(pool)
-    .await?)
+    Ok(sqlx::query_as(PROJECT_MATERIALS)
+        .bind(account_id)
+        .bind(project_id)
+        .fetch_all(pool)
+        .await?)
 }

@@ -8,6 +8,7 @@ use crate::store::oss::{
     EXPIRED_KEPT_SECONDS, JOB_COLUMNS, UploadCredential, UploadStore, UrlUploadJob, job_from_row,
     url_jobs_sql,
 };
+use crate::store::sql::INSERT_PENDING_UPLOAD;
 
 #[async_trait]
 impl UploadStore for PgStore {
@@ -18,16 +19,13 @@ impl UploadStore for PgStore {
         bucket: &str,
         object_key: &str,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO pending_uploads (account_id, media_id, bucket, object_key) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        )
-        .bind(account_id)
-        .bind(media_id)
-        .bind(bucket)
-        .bind(object_key)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(INSERT_PENDING_UPLOAD)
+            .bind(account_id)
+            .bind(media_id)
+            .bind(bucket)
+            .bind(object_key)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

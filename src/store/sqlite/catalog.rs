@@ -8,11 +8,14 @@ use super::engine::{
 use super::rows;
 use crate::domain::category::{Category, CategoryType, MAX_LEVEL, ROOT_PARENT};
 use crate::domain::template::{Template, TemplateQuery};
-use crate::domain::{Cursor, Page, Paged};
-use crate::store::sql::placeholders;
+use crate::domain::{Page, Paged};
+use crate::store::sql::{
+    CATEGORY_BY_ID, COUNT_CHILDREN, COUNT_SIBLINGS, DELETE_CATEGORY, INSERT_CATEGORY,
+    RENAME_CATEGORY, TEMPLATE_BY_ID, UNCATEGORISE_MEDIA, delete_templates_sql,
+};
 use crate::store::{
-    Bind, CATEGORY_COLUMNS, CategoryInsert, INSERT_TEMPLATE, StoreResult, TEMPLATE_COLUMNS,
-    UPDATE_TEMPLATE, Where, template_sql,
+    CategoryInsert, INSERT_TEMPLATE, StoreResult, UPDATE_TEMPLATE, category_cursor,
+    child_categories_sql, template_cursor, template_sql,
 };
 
 /// Checked in the writer's transaction, which no other write interleaves: the sibling
@@ -42,8 +45,7 @@ pub(super) fn insert_category(
     }
     let siblings: i64 = query_value(
         c,
-        "SELECT COUNT(*) FROM categories WHERE account_id = $1 AND parent_id = $2 \
-         AND cate_type = $3",
+        COUNT_SIBLINGS,
         &[&cat.account_id, &cat.parent_id, &cat.cate_type.as_str()],
     )?;
     if siblings as u64 >= max_siblings {
@@ -51,8 +53,7 @@ pub(super) fn insert_category(
     }
     let id: i64 = query_value(
         c,
-        "INSERT INTO categories (account_id, cate_name, parent_id, level, cate_type, \
-         create_time) VALUES ($1, $2, $3, $4, $5, $6) RETURNING cate_id",
+        INSERT_CATEGORY,
         &[
             &cat.account_id,
             &cat.cate_name,
@@ -70,14 +71,7 @@ pub(super) fn category(
     account_id: &str,
     cate_id: i64,
 ) -> StoreResult<Option<Category>> {
-    let row = query_opt(
-        c,
-        &format!(
-            "SELECT {CATEGORY_COLUMNS} FROM categories WHERE account_id = $1 AND cate_id = $2"
-        ),
-        &[&account_id, &cate_id],
-        rows::category,
-    )?;
+    let row = query_opt(c, &CATEGORY_BY_ID, &[&account_id, &cate_id], rows::category)?;
     row.map(Category::try_from).transpose()
 }
 
@@ -87,11 +81,7 @@ pub(super) fn rename_category(
     cate_id: i64,
     name: &str,
 ) -> StoreResult<bool> {
-    let done = execute(
-        c,
-        "UPDATE categories SET cate_name = $3 WHERE account_id = $1 AND cate_id = $2",
-        &[&account_id, &cate_id, &name],
-    )?;
+    let done = execute(c, RENAME_CATEGORY, &[&account_id, &cate_id, &name])?;
     Ok(done > 0)
 }
 
@@ -115,16 +105,8 @@ pub(super) fn delete_category(c: &Connection, account_id: &str, cate_id: i64) ->
     }
     let mut deleted = 0;
     for id in &doomed {
-        deleted += execute(
-            c,
-            "DELETE FROM categories WHERE account_id = $1 AND cate_id = $2",
-            &[&account_id, id],
-        )?;
-        execute(
-            c,
-            "UPDATE media SET cate_id = NULL WHERE account_id = $1 AND cate_id = $2",
-            &[&account_id, id],
-        )?;
+        deleted += execute(c, DELETE_CATEGORY, &[&account_id, id])?;
+        execute(c, UNCATEGORISE_MEDIA, &[&account_id, id])?;
     }
     Ok(deleted > 0)
 }
@@ -137,35 +119,11 @@ pub(super) fn child_categories(
     ascending: bool,
     page: &Page,
 ) -> StoreResult<Paged<(Category, u64)>> {
-    let mut w = Where {
-        sql: String::from("account_id = $1"),
-        binds: vec![Bind::Text(account_id.to_string())],
-    };
-    w.and("parent_id = ?", [Bind::Int(parent_id)]);
-    w.and(
-        "cate_type = ?",
-        [Bind::Text(cate_type.as_str().to_string())],
-    );
-    let sql = w.paged(
-        "categories",
-        CATEGORY_COLUMNS,
-        "cate_id",
-        ascending,
-        page,
-        false,
-    );
-    let cats: Paged<Category> =
-        fetch_paged(c, &sql, page, rows::category, |c: &Category| Cursor {
-            create_time: c.create_time,
-            id: c.cate_id.to_string(),
-        })?;
+    let sql = child_categories_sql(account_id, parent_id, cate_type, ascending, page);
+    let cats: Paged<Category> = fetch_paged(c, &sql, page, rows::category, category_cursor)?;
     let mut items = Vec::with_capacity(cats.items.len());
     for cat in cats.items {
-        let n: i64 = query_value(
-            c,
-            "SELECT COUNT(*) FROM categories WHERE account_id = $1 AND parent_id = $2",
-            &[&account_id, &cat.cate_id],
-        )?;
+        let n: i64 = query_value(c, COUNT_CHILDREN, &[&account_id, &cat.cate_id])?;
         items.push((cat, n as u64));
     }
     Ok(Paged {
@@ -211,9 +169,7 @@ pub(super) fn template(
 ) -> StoreResult<Option<Template>> {
     let row = query_opt(
         c,
-        &format!(
-            "SELECT {TEMPLATE_COLUMNS} FROM templates WHERE account_id = $1 AND template_id = $2"
-        ),
+        &TEMPLATE_BY_ID,
         &[&account_id, &template_id],
         rows::template,
     )?;
@@ -229,10 +185,7 @@ pub(super) fn delete_templates(
     account_id: &str,
     template_ids: &[String],
 ) -> StoreResult<u64> {
-    let sql = format!(
-        "DELETE FROM templates WHERE account_id = $1 AND template_id IN ({})",
-        placeholders(2, template_ids.len())
-    );
+    let sql = delete_templates_sql(template_ids.len());
     Ok(execute(c, &sql, &account_and(&account_id, template_ids))? as u64)
 }
 
@@ -242,8 +195,5 @@ pub(super) fn search_templates(
     q: &TemplateQuery,
 ) -> StoreResult<Paged<Template>> {
     let sql = template_sql(account_id, q);
-    fetch_paged(c, &sql, &q.page, rows::template, |t: &Template| Cursor {
-        create_time: t.create_time,
-        id: t.template_id.clone(),
-    })
+    fetch_paged(c, &sql, &q.page, rows::template, template_cursor)
 }

@@ -7,10 +7,11 @@ use super::SqliteStore;
 use super::engine::{conflict, execute, fetch_paged, query_all, query_opt, query_value};
 use super::rows;
 use crate::domain::job::{Delivery, EventCallback, Job, JobOutcome, JobQuery};
-use crate::domain::{Cursor, Micros, Paged};
+use crate::domain::{Micros, Paged};
 use crate::store::StoreResult;
 use crate::store::jobs::{
-    CLAIMABLE, DELIVERY_COLUMNS, INSERT_JOB, JOB_COLUMNS, JobStore, finish_columns, jobs_sql,
+    CLAIMABLE, DELIVERY_COLUMNS, INSERT_JOB, JOB_COLUMNS, JobStore, finish_columns, job_cursor,
+    jobs_sql,
 };
 
 fn insert_job(c: &Connection, job: &Job) -> StoreResult<()> {
@@ -218,12 +219,7 @@ impl JobStore for SqliteStore {
     async fn search_jobs(&self, account_id: &str, q: &JobQuery) -> StoreResult<Paged<Job>> {
         let (sql, page) = (jobs_sql(account_id, q), q.page.clone());
         self.engine
-            .read_apart(move |c| {
-                fetch_paged(c, &sql, &page, rows::job, |j: &Job| Cursor {
-                    create_time: j.create_time,
-                    id: j.job_id.clone(),
-                })
-            })
+            .read_apart(move |c| fetch_paged(c, &sql, &page, rows::job, job_cursor))
             .await
     }
 

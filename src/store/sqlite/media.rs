@@ -10,18 +10,15 @@ use super::engine::{
 };
 use super::rows;
 use crate::domain::media::{MediaInfo, MediaQuery};
-use crate::domain::{Cursor, Micros, Paged};
-use crate::store::sql::{IN_LIST_CHUNK, placeholders};
-use crate::store::{
-    INSERT_MEDIA, MEDIA_COLUMNS, MediaKey, StoreError, StoreResult, UPDATE_MEDIA, media_sql,
+use crate::domain::{Micros, Paged};
+use crate::store::sql::{
+    CLAIM_PROBE, FINISH_PROBE, IN_LIST_CHUNK, NEXT_PROBE, PROBE_QUEUE_DEPTH, RENEW_PROBE,
+    delete_media_sql,
 };
-
-/// Waiting for a probe at `$1`: `Init`, or `Preparing` with a lapsed lease. A media whose
-/// upload has not arrived yet (pending_uploads) has nothing to probe.
-const PROBE_CLAIMABLE: &str = "(status = 'Init' OR (status = 'Preparing' \
-    AND (probe_lease_until IS NULL OR probe_lease_until < $1))) \
-    AND NOT EXISTS (SELECT 1 FROM pending_uploads p \
-    WHERE p.account_id = media.account_id AND p.media_id = media.media_id)";
+use crate::store::{
+    INSERT_MEDIA, MEDIA_COLUMNS, MediaKey, StoreError, StoreResult, UPDATE_MEDIA, media_cursor,
+    media_in_sql, media_sql,
+};
 
 pub(super) fn insert_media(
     c: &Connection,
@@ -70,11 +67,7 @@ fn delete_media_rows(c: &Connection, account_id: &str, media_ids: &[String]) -> 
         return Ok(());
     }
     let values = account_and(&account_id, media_ids);
-    let marks = placeholders(2, media_ids.len());
-    for sql in [
-        format!("DELETE FROM project_materials WHERE account_id = $1 AND material_id IN ({marks})"),
-        format!("DELETE FROM media WHERE account_id = $1 AND media_id IN ({marks})"),
-    ] {
+    for sql in delete_media_sql(media_ids.len()) {
         execute(c, &sql, &values)?;
     }
     Ok(())
@@ -129,10 +122,7 @@ pub(super) fn media_where_in(
 ) -> StoreResult<Vec<MediaInfo>> {
     let mut out = Vec::new();
     for chunk in values.chunks(IN_LIST_CHUNK) {
-        let sql = format!(
-            "SELECT {MEDIA_COLUMNS} FROM media WHERE account_id = $1 AND {column} IN ({})",
-            placeholders(2, chunk.len())
-        );
+        let sql = media_in_sql(column, chunk.len());
         for row in query_all(c, &sql, &account_and(&account_id, chunk), rows::media)? {
             out.push(MediaInfo::try_from(row)?);
         }
@@ -180,10 +170,7 @@ pub(super) fn search_media(
     q: &MediaQuery,
 ) -> StoreResult<Paged<MediaInfo>> {
     let sql = media_sql(account_id, q);
-    fetch_paged(c, &sql, &q.page, rows::media, |m: &MediaInfo| Cursor {
-        create_time: m.create_time,
-        id: m.media_id.clone(),
-    })
+    fetch_paged(c, &sql, &q.page, rows::media, media_cursor)
 }
 
 pub(super) fn claim_probe(
@@ -194,24 +181,13 @@ pub(super) fn claim_probe(
 ) -> StoreResult<Option<MediaInfo>> {
     // The writer's transaction holds the write lock: the media found is still claimable
     // when it is updated; the UPDATE re-checks anyway, as the PostgreSQL backend must.
-    let next = query_opt(
-        c,
-        &format!(
-            "SELECT account_id, media_id FROM media WHERE {PROBE_CLAIMABLE} \
-             ORDER BY create_time LIMIT 1"
-        ),
-        &[&now],
-        rows::pair,
-    )?;
+    let next = query_opt(c, &NEXT_PROBE, &[&now], rows::pair)?;
     let Some((account_id, media_id)) = next else {
         return Ok(None);
     };
     let claimed = execute(
         c,
-        &format!(
-            "UPDATE media SET status = 'Preparing', probe_owner = $2, probe_lease_until = $3 \
-             WHERE account_id = $4 AND media_id = $5 AND {PROBE_CLAIMABLE}"
-        ),
+        &CLAIM_PROBE,
         &[&now, &owner, &lease_until, &account_id, &media_id],
     )?;
     if claimed != 1 {
@@ -229,19 +205,14 @@ pub(super) fn renew_probe(
 ) -> StoreResult<bool> {
     let done = execute(
         c,
-        "UPDATE media SET probe_lease_until = $4 WHERE account_id = $1 AND media_id = $2 \
-         AND status = 'Preparing' AND probe_owner = $3",
+        RENEW_PROBE,
         &[&account_id, &media_id, &owner, &lease_until],
     )?;
     Ok(done == 1)
 }
 
 pub(super) fn probe_queue_depth(c: &Connection) -> StoreResult<u64> {
-    let n: i64 = query_value(
-        c,
-        "SELECT COUNT(*) FROM media WHERE status IN ('Init', 'Preparing')",
-        &[],
-    )?;
+    let n: i64 = query_value(c, PROBE_QUEUE_DEPTH, &[])?;
     Ok(n as u64)
 }
 
@@ -257,13 +228,6 @@ pub(super) fn finish_probe(c: &Connection, m: &MediaInfo, owner: &str) -> StoreR
         &m.cover_url,
         &owner,
     ];
-    let done = execute(
-        c,
-        "UPDATE media SET status = $3, probe = $4, duration = $5, file_size = $6, \
-         media_type = COALESCE(media_type, $7), cover_url = COALESCE(cover_url, $8), \
-         probe_owner = NULL, probe_lease_until = NULL \
-         WHERE account_id = $1 AND media_id = $2 AND status = 'Preparing' AND probe_owner = $9",
-        &values,
-    )?;
+    let done = execute(c, FINISH_PROBE, &values)?;
     Ok(done > 0)
 }

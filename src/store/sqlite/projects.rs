@@ -1,18 +1,20 @@
 //! Editing projects, their timeline's media links and their materials.
 
-use std::sync::LazyLock;
-
 use rusqlite::Connection;
 use rusqlite::types::ToSql;
 
 use super::engine::{Outcome, account_and, conflict, execute, fetch_paged, query_all, query_opt};
 use super::rows;
+use crate::domain::Paged;
 use crate::domain::project::{EditingProject, ProjectQuery};
-use crate::domain::{Cursor, Paged};
-use crate::store::sql::placeholders;
+use crate::store::sql::{
+    IN_LIST_CHUNK, PROJECT_BY_ID, PROJECT_EXISTS, PROJECT_MATERIALS, PROJECT_TABLES,
+    PROJECTS_USING_MEDIA, SET_PROJECT_DURATION, TIMELINE_LINKS, delete_materials_sql,
+    delete_projects_sql, unlink_timeline_media_sql,
+};
 use crate::store::{
-    Guarded, INSERT_PROJECT, PROJECT_COLUMNS, PROJECT_LOADED_BYTES, StoreResult,
-    UPDATE_PROJECT_FIELDS, UPDATE_PROJECT_TIMELINE, search_sql,
+    Guarded, INSERT_PROJECT, PROJECT_LOADED_BYTES, StoreResult, UPDATE_PROJECT_FIELDS,
+    UPDATE_PROJECT_TIMELINE, link_changes, project_cursor, search_sql,
 };
 
 /// A project count from the `project_counts` rows its migrations' triggers keep (see
@@ -95,14 +97,12 @@ pub(super) fn project(
     account_id: &str,
     project_id: &str,
 ) -> StoreResult<Option<EditingProject>> {
-    // Built once: GetEditingProject is the hottest read.
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "SELECT {PROJECT_COLUMNS} FROM editing_projects \
-             WHERE account_id = $1 AND project_id = $2 AND status <> 'Deleted'"
-        )
-    });
-    let row = query_opt(c, &SQL, &[&account_id, &project_id], rows::project)?;
+    let row = query_opt(
+        c,
+        &PROJECT_BY_ID,
+        &[&account_id, &project_id],
+        rows::project,
+    )?;
     row.map(EditingProject::try_from).transpose()
 }
 
@@ -155,14 +155,28 @@ pub(super) fn update_project(
             // The fields written above go too: the update is all or nothing.
             return Ok(Outcome::Undo(Guarded::Changed));
         }
-        execute(
-            c,
-            "DELETE FROM project_timeline_media WHERE account_id = $1 AND project_id = $2",
-            &[&p.account_id, &p.project_id],
-        )?;
-        link_timeline_media(c, p, media_ids)?;
+        relink_timeline_media(c, p, media_ids)?;
     }
     Ok(Outcome::Keep(Guarded::Done))
+}
+
+/// Makes the project's links those of `media_ids`, writing only what changed: an editor's
+/// save almost always keeps the same media. The single writer runs this whole write.
+fn relink_timeline_media(
+    c: &Connection,
+    p: &EditingProject,
+    media_ids: &[String],
+) -> StoreResult<()> {
+    let stored: Vec<String> = query_all(c, TIMELINE_LINKS, &[&p.account_id, &p.project_id], |r| {
+        r.get(0)
+    })?;
+    let (remove, add) = link_changes(&stored, media_ids);
+    for chunk in remove.chunks(IN_LIST_CHUNK) {
+        let mut values: Vec<&dyn ToSql> = vec![&p.account_id, &p.project_id];
+        values.extend(chunk.iter().map(|id| id as &dyn ToSql));
+        execute(c, &unlink_timeline_media_sql(chunk.len()), &values)?;
+    }
+    link_timeline_media(c, p, &add)
 }
 
 pub(super) fn set_project_duration(
@@ -172,8 +186,7 @@ pub(super) fn set_project_duration(
 ) -> StoreResult<Guarded> {
     let done = execute(
         c,
-        "UPDATE editing_projects SET duration = $3 \
-         WHERE account_id = $1 AND project_id = $2 AND timeline = $4 AND duration = $5",
+        SET_PROJECT_DURATION,
         &[
             &seen.account_id,
             &seen.project_id,
@@ -187,7 +200,7 @@ pub(super) fn set_project_duration(
     }
     let found = query_opt(
         c,
-        "SELECT project_id FROM editing_projects WHERE account_id = $1 AND project_id = $2",
+        PROJECT_EXISTS,
         &[&seen.account_id, &seen.project_id],
         |r| r.get::<_, String>(0),
     )?;
@@ -205,7 +218,7 @@ pub(super) fn projects_using_media(
 ) -> StoreResult<Vec<String>> {
     Ok(query_all(
         c,
-        "SELECT project_id FROM project_timeline_media WHERE account_id = $1 AND media_id = $2",
+        PROJECTS_USING_MEDIA,
         &[&account_id, &media_id],
         |r| r.get(0),
     )?)
@@ -218,15 +231,8 @@ pub(super) fn delete_projects(
 ) -> StoreResult<u64> {
     let values = account_and(&account_id, project_ids);
     let mut deleted = 0;
-    for table in [
-        "project_materials",
-        "project_timeline_media",
-        "editing_projects",
-    ] {
-        let sql = format!(
-            "DELETE FROM {table} WHERE account_id = $1 AND project_id IN ({})",
-            placeholders(2, project_ids.len())
-        );
+    for table in PROJECT_TABLES {
+        let sql = delete_projects_sql(table, project_ids.len());
         deleted = execute(c, &sql, &values)?;
     }
     Ok(deleted as u64)
@@ -238,12 +244,7 @@ pub(super) fn search_projects(
     q: &ProjectQuery,
 ) -> StoreResult<Paged<EditingProject>> {
     let sql = search_sql(account_id, q, PROJECT_COUNT_SQL, None);
-    fetch_paged(c, &sql, &q.page, rows::project, |p: &EditingProject| {
-        Cursor {
-            create_time: p.create_time,
-            id: p.project_id.clone(),
-        }
-    })
+    fetch_paged(c, &sql, &q.page, rows::project, project_cursor)
 }
 
 pub(super) fn search_projects_bytes(
@@ -269,11 +270,7 @@ pub(super) fn delete_materials(
     material_type: &str,
     material_ids: &[String],
 ) -> StoreResult<()> {
-    let sql = format!(
-        "DELETE FROM project_materials WHERE account_id = $1 AND project_id = $2 \
-         AND material_type = $3 AND material_id IN ({})",
-        placeholders(4, material_ids.len())
-    );
+    let sql = delete_materials_sql(material_ids.len());
     let mut values: Vec<&dyn ToSql> = vec![&account_id, &project_id, &material_type];
     values.extend(material_ids.iter().map(|id| id as &dyn ToSql));
     execute(c, &sql, &values)?;
@@ -287,9 +284,7 @@ pub(super) fn materials(
 ) -> StoreResult<Vec<(String, String)>> {
     Ok(query_all(
         c,
-        "SELECT material_type, material_id FROM project_materials \
-         WHERE account_id = $1 AND project_id = $2 \
-         ORDER BY create_time, material_type, material_id",
+        PROJECT_MATERIALS,
         &[&account_id, &project_id],
         rows::pair,
     )?)

@@ -10,8 +10,9 @@ use super::rows;
 use crate::store::StoreResult;
 use crate::store::oss::{
     EXPIRED_KEPT_SECONDS, JOB_COLUMNS, UploadCredential, UploadStore, UrlUploadJob, job_from_row,
+    url_jobs_sql,
 };
-use crate::store::sql::placeholders;
+use crate::store::sql::INSERT_PENDING_UPLOAD;
 
 fn insert_upload_credential(c: &Connection, k: &UploadCredential) -> StoreResult<()> {
     execute(
@@ -119,8 +120,7 @@ impl UploadStore for SqliteStore {
             .write(move |c| {
                 execute(
                     c,
-                    "INSERT INTO pending_uploads (account_id, media_id, bucket, object_key) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    INSERT_PENDING_UPLOAD,
                     &[&row[0], &row[1], &row[2], &row[3]],
                 )?;
                 Ok(())
@@ -228,12 +228,7 @@ impl UploadStore for SqliteStore {
         if values.is_empty() {
             return Ok(Vec::new());
         }
-        let column = if by_url { "source_url" } else { "job_id" };
-        let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM url_upload_jobs WHERE account_id = $1 AND {column} IN ({}) \
-             ORDER BY create_time DESC",
-            placeholders(2, values.len())
-        );
+        let sql = url_jobs_sql(by_url, values.len());
         self.engine.read(|c| {
             let rows = query_all(c, &sql, &account_and(&account_id, values), rows::url_job)?;
             Ok(rows.into_iter().map(job_from_row).collect())
