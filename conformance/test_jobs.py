@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import concurrent.futures
 import secrets
 import subprocess
 import time
@@ -281,6 +282,17 @@ def test_client_token_returns_the_first_job(jobs):
     assert again == {**first, "RequestId": again["RequestId"]}
     jobs.wait(first["JobId"])
     assert [j["JobId"] for j in jobs.list()["MediaProducingJobList"]] == [first["JobId"]]
+    assert len(jobs.api.list(max_results=100).raw["ProjectList"]) == 1
+
+
+def test_concurrent_submissions_with_one_client_token_start_one_job(jobs):
+    token = secrets.token_hex(8)
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: jobs.submit(timeline=jobs.two_clips(), client_token=token), range(8)))
+    assert len({a["JobId"] for a in answers}) == 1, answers
+    assert len({a["ProjectId"] for a in answers}) == 1, answers
+    jobs.wait(answers[0]["JobId"])
+    assert [j["JobId"] for j in jobs.list()["MediaProducingJobList"]] == [answers[0]["JobId"]]
     assert len(jobs.api.list(max_results=100).raw["ProjectList"]) == 1
 
 

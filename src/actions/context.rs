@@ -19,7 +19,13 @@ pub struct Ctx {
     pub job_wakeup: tokio::sync::Notify,
     /// Wakes the callback deliverer when a delivery is queued.
     pub callback_wakeup: tokio::sync::Notify,
+    /// Submissions in progress by (AccountId, ClientToken): one with the same token waits
+    /// for the first and then finds its job instead of starting a second.
+    pub submitting: std::sync::Mutex<SubmissionLocks>,
 }
+
+/// One lock per (AccountId, ClientToken) with a submission in progress.
+pub type SubmissionLocks = std::collections::HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>;
 
 /// The authenticated caller.
 pub struct Caller {

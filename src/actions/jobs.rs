@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::context::{Caller, Ctx};
+use super::context::{Caller, Ctx, SubmissionLocks};
 use super::lookup::{source_durations, timeline_media};
 use super::paging::{NextToken, time_filter};
 use super::templates::{self, TemplateUse};
@@ -393,6 +393,46 @@ impl<'a> FromParams<'a> for SubmitJobInput<'a> {
     }
 }
 
+/// Waits for any submission in progress with the same (account, ClientToken) and returns
+/// this one's turn; the entry is removed once no submission holds or awaits it.
+async fn same_token_turn<'a>(ctx: &'a Ctx, account_id: &str, token: &str) -> SameTokenTurn<'a> {
+    let key = (account_id.to_string(), token.to_string());
+    let lock = table(&ctx.submitting)
+        .entry(key.clone())
+        .or_default()
+        .clone();
+    let guard = lock.clone().lock_owned().await;
+    SameTokenTurn {
+        guard: Some(guard),
+        key,
+        lock,
+        table: &ctx.submitting,
+    }
+}
+
+fn table(m: &std::sync::Mutex<SubmissionLocks>) -> std::sync::MutexGuard<'_, SubmissionLocks> {
+    // A panic while holding it cannot leave the map inconsistent.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct SameTokenTurn<'a> {
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    key: (String, String),
+    lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    table: &'a std::sync::Mutex<SubmissionLocks>,
+}
+
+impl Drop for SameTokenTurn<'_> {
+    fn drop(&mut self) {
+        self.guard = None;
+        let mut table = table(self.table);
+        // Only the table's reference and ours are left: nobody waits for this token.
+        if std::sync::Arc::strong_count(&self.lock) == 2 {
+            table.remove(&self.key);
+        }
+    }
+}
+
 pub async fn submit(
     ctx: &Ctx,
     caller: &Caller,
@@ -410,6 +450,12 @@ pub async fn submit(
         editing_produce_config,
         source,
     } = input;
+    // Held until this submission's job is stored (or refused), so that a concurrent one with
+    // the same token finds it below.
+    let _same_token = match client_token {
+        Some(token) => Some(same_token_turn(ctx, &caller.account_id, token).await),
+        None => None,
+    };
     if let Some(token) = client_token {
         let since = now_micros() - CLIENT_TOKEN_WINDOW_MICROS;
         if let Some(first) = ctx

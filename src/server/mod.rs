@@ -106,6 +106,7 @@ pub async fn context(store: Arc<dyn Store>, config: &ServerConfig) -> Result<Arc
         probe_limits: ProbeLimits::default(),
         job_wakeup: tokio::sync::Notify::new(),
         callback_wakeup: tokio::sync::Notify::new(),
+        submitting: Default::default(),
     }))
 }
 
