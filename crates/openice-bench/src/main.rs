@@ -177,7 +177,8 @@ impl Opts {
             let names: Vec<_> = self
                 .only
                 .iter()
-                .map(|s| format!("{s:?}").to_lowercase())
+                .filter_map(clap::ValueEnum::to_possible_value)
+                .map(|v| v.get_name().to_string())
                 .collect();
             args.push(format!("--only {}", names.join(",")));
         }
