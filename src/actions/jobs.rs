@@ -394,20 +394,22 @@ impl<'a> FromParams<'a> for SubmitJobInput<'a> {
 }
 
 /// Waits for any submission in progress with the same (account, ClientToken) and returns
-/// this one's turn; the entry is removed once no submission holds or awaits it.
+/// this one's turn; the entry is removed once no submission holds or awaits it, also when
+/// a waiting request is dropped (the turn exists before the wait, so its Drop runs).
 async fn same_token_turn<'a>(ctx: &'a Ctx, account_id: &str, token: &str) -> SameTokenTurn<'a> {
     let key = (account_id.to_string(), token.to_string());
     let lock = table(&ctx.submitting)
         .entry(key.clone())
         .or_default()
         .clone();
-    let guard = lock.clone().lock_owned().await;
-    SameTokenTurn {
-        guard: Some(guard),
+    let mut turn = SameTokenTurn {
+        guard: None,
         key,
         lock,
         table: &ctx.submitting,
-    }
+    };
+    turn.guard = Some(turn.lock.clone().lock_owned().await);
+    turn
 }
 
 fn table(m: &std::sync::Mutex<SubmissionLocks>) -> std::sync::MutexGuard<'_, SubmissionLocks> {
@@ -450,22 +452,23 @@ pub async fn submit(
         editing_produce_config,
         source,
     } = input;
-    // Held until this submission's job is stored (or refused), so that a concurrent one with
-    // the same token finds it below.
+    // The turn is held until this submission's job is stored (or refused), so that a
+    // concurrent one with the same token finds the job here.
     let _same_token = match client_token {
-        Some(token) => Some(same_token_turn(ctx, &caller.account_id, token).await),
+        Some(token) => {
+            let turn = same_token_turn(ctx, &caller.account_id, token).await;
+            let since = now_micros() - CLIENT_TOKEN_WINDOW_MICROS;
+            if let Some(first) = ctx
+                .store
+                .job_by_client_token(&caller.account_id, token, since)
+                .await?
+            {
+                return Ok(SubmitBody::of(&first));
+            }
+            Some(turn)
+        }
         None => None,
     };
-    if let Some(token) = client_token {
-        let since = now_micros() - CLIENT_TOKEN_WINDOW_MICROS;
-        if let Some(first) = ctx
-            .store
-            .job_by_client_token(&caller.account_id, token, since)
-            .await?
-        {
-            return Ok(SubmitBody::of(&first));
-        }
-    }
     let input = submitted_timeline(ctx, caller, rendered).await?;
     render::check(&input.timeline).map_err(|e| render_refusal(e, "Timeline"))?;
     check_sources(ctx, caller, &input.timeline).await?;
