@@ -110,9 +110,10 @@ fn random_string(len: usize) -> String {
         .collect()
 }
 
-/// `sv/<8 hex>-<11 hex>/<same>.<ext>`, the vendor's object-name shape.
+/// `sv/<8 hex>-<11 hex>/<same>.<ext>`, the vendor's object-name shape. Random, not
+/// [`new_id`]: a time-ordered ID's first 19 hex digits are mostly its time.
 fn object_key(ext: &str) -> String {
-    let id = new_id();
+    let id = uuid::Uuid::new_v4().simple().to_string();
     let name = format!("{}-{}", &id[..8], &id[8..19]);
     format!("sv/{name}/{name}.{ext}")
 }

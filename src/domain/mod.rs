@@ -80,9 +80,12 @@ pub fn parse_time(s: &str) -> Option<Micros> {
     Some((t.unix_timestamp_nanos() / 1_000) as Micros)
 }
 
-/// 32 lower-case hex characters, like the vendor's ProjectId and MediaId.
+/// 32 lower-case hex characters, like the vendor's ProjectId and MediaId. Time-ordered
+/// (UUIDv7: 48 bits of milliseconds, then 74 random bits), so that new rows land next to each
+/// other in the store's indexes instead of on a random page each: under a stream of creates
+/// that is a few pages written per commit instead of several per row.
 pub fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    uuid::Uuid::now_v7().simple().to_string()
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -11,20 +11,21 @@ use super::sign::{self, SignError, V3Authorization, V3Canonical, V3Input};
 pub const API_VERSION: &str = "2020-11-09";
 
 /// The parts of an HTTP request the protocol needs; headers keep their received order.
-pub struct HttpParts<'a> {
+/// Header names and values are any string type (borrowed from the HTTP layer by the server).
+pub struct HttpParts<'a, H = String> {
     pub method: &'a str,
     pub path: &'a str,
     pub raw_query: &'a str,
-    pub headers: &'a [(String, String)],
+    pub headers: &'a [(H, H)],
     pub body: &'a [u8],
 }
 
-impl HttpParts<'_> {
+impl<H: AsRef<str>> HttpParts<'_, H> {
     fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| k.as_ref().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
     }
 }
 
@@ -155,7 +156,7 @@ pub struct RpcRequest {
     pub security_token: bool,
 }
 
-pub fn parse(http: &HttpParts<'_>) -> Result<RpcRequest, ApiError> {
+pub fn parse<H: AsRef<str>>(http: &HttpParts<'_, H>) -> Result<RpcRequest, ApiError> {
     let query = sign::decode_form(http.raw_query.as_bytes()).map_err(from_sign_error)?;
     let is_form = http
         .header("content-type")
@@ -239,11 +240,9 @@ pub fn parse(http: &HttpParts<'_>) -> Result<RpcRequest, ApiError> {
         let action = all.required("Action")?.to_string();
         let version = all.required("Version")?.to_string();
         for (header, signed) in [("x-acs-action", &action), ("x-acs-version", &version)] {
-            if http
-                .headers
-                .iter()
-                .any(|(k, v)| k.eq_ignore_ascii_case(header) && v.trim() != signed.as_str())
-            {
+            if http.headers.iter().any(|(k, v)| {
+                k.as_ref().eq_ignore_ascii_case(header) && v.as_ref().trim() != signed.as_str()
+            }) {
                 return Err(incomplete(format!(
                     "The unsigned header \"{header}\" disagrees with the signed parameters."
                 )));
@@ -262,13 +261,13 @@ pub fn parse(http: &HttpParts<'_>) -> Result<RpcRequest, ApiError> {
 
 /// A signed header the server acts on: present exactly once, so the value acted on is the
 /// value signed (a repeated header is signed as the joined values).
-fn single_header(http: &HttpParts<'_>, name: &str) -> Result<String, ApiError> {
+fn single_header<H: AsRef<str>>(http: &HttpParts<'_, H>, name: &str) -> Result<String, ApiError> {
     let mut values = http
         .headers
         .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case(name));
+        .filter(|(k, _)| k.as_ref().eq_ignore_ascii_case(name));
     match (values.next(), values.next()) {
-        (Some((_, v)), None) => Ok(v.trim().to_string()),
+        (Some((_, v)), None) => Ok(v.as_ref().trim().to_string()),
         (None, _) => Err(incomplete(format!("The header \"{name}\" is missing."))),
         (Some(_), Some(_)) => Err(incomplete(format!(
             "The header \"{name}\" is sent more than once."

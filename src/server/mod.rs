@@ -14,6 +14,7 @@ pub use keys::KEY_CACHE_TTL;
 
 pub use quota::Quotas;
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -370,13 +371,14 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
             .try_reserve(counted.min(app.max_body_bytes as u64))
             .ok_or_else(ApiError::unavailable)?;
         let body = read_body(body, declared, app.max_body_bytes).await?;
-        let headers: Vec<(String, String)> = parts
+        // Borrowed, not copied: a value that is not UTF-8 (rare) is the only one converted.
+        let headers: Vec<(Cow<str>, Cow<str>)> = parts
             .headers
             .iter()
             .map(|(k, v)| {
                 (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    Cow::Borrowed(k.as_str()),
+                    String::from_utf8_lossy(v.as_bytes()),
                 )
             })
             .collect();

@@ -3,7 +3,6 @@
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-use std::fmt::Write as _;
 
 use super::encoding::encoded_pairs;
 use super::{SignError, excerpt, sha256_hex};
@@ -123,9 +122,10 @@ pub fn parse_v3_authorization(value: &str) -> Result<V3Authorization, SignError>
     })
 }
 
-/// Everything the V3 canonical request is built from, as received.
-#[derive(Debug, Clone, Copy)]
-pub struct V3Input<'a> {
+/// Everything the V3 canonical request is built from, as received. Header names and values
+/// are any string type (`&str` borrowed from the HTTP layer, `String` in tests).
+#[derive(Debug)]
+pub struct V3Input<'a, H = String> {
     /// HTTP method as received (`POST`, `GET`).
     pub method: &'a str,
     /// Canonical URI path (`/`); empty means `/`.
@@ -133,10 +133,19 @@ pub struct V3Input<'a> {
     /// Decoded query pairs (see [`super::decode_form`]).
     pub query: &'a [(String, String)],
     /// All received headers, any case, repeats allowed.
-    pub headers: &'a [(String, String)],
+    pub headers: &'a [(H, H)],
     /// Received body bytes.
     pub body: &'a [u8],
 }
+
+// Not derived: a derive would require `H: Clone`, though only references are copied.
+impl<H> Clone for V3Input<'_, H> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<H> Copy for V3Input<'_, H> {}
 
 /// The V3 canonical request and string to sign.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,39 +179,59 @@ fn normalize_signed_headers(signed: &[String]) -> Vec<String> {
     names
 }
 
-/// Canonical value of one header: the trimmed values of every header with
-/// that name (case-insensitive), sorted and joined with `,`. `None` if absent.
-fn canonical_header_value(headers: &[(String, String)], lower_name: &str) -> Option<String> {
-    let mut values: Vec<&str> = headers
+/// Canonical value of one header: the trimmed values of every header with that name
+/// (case-insensitive), sorted and joined with `,`, appended to `out`. `false` if absent.
+fn push_canonical_header_value<H: AsRef<str>>(
+    out: &mut String,
+    headers: &[(H, H)],
+    lower_name: &str,
+) -> bool {
+    let mut values = headers
         .iter()
-        .filter(|(n, _)| n.trim().eq_ignore_ascii_case(lower_name))
-        .map(|(_, v)| v.trim())
-        .collect();
-    if values.is_empty() {
-        return None;
+        .filter(|(n, _)| n.as_ref().trim().eq_ignore_ascii_case(lower_name))
+        .map(|(_, v)| v.as_ref().trim());
+    let Some(first) = values.next() else {
+        return false;
+    };
+    match values.next() {
+        // The usual case: one value, nothing to sort or join.
+        None => out.push_str(first),
+        Some(second) => {
+            let mut all: Vec<&str> = [first, second].into_iter().chain(values).collect();
+            all.sort_unstable();
+            out.push_str(&all.join(","));
+        }
     }
-    values.sort_unstable();
-    Some(values.join(","))
+    true
 }
 
 /// Canonical headers block: `name:value\n` for each signed header, names
 /// lowercased, sorted and de-duplicated; the value is the trimmed value of every
 /// received header with that name (case-insensitive), sorted and joined with
 /// `,`. A signed header absent from the request is [`SignError::Incomplete`].
-pub fn v3_canonical_headers(
-    headers: &[(String, String)],
+pub fn v3_canonical_headers<H: AsRef<str>>(
+    headers: &[(H, H)],
     signed_headers: &[String],
 ) -> Result<String, SignError> {
-    let mut out = String::new();
-    for name in normalize_signed_headers(signed_headers) {
-        let Some(value) = canonical_header_value(headers, &name) else {
+    canonical_headers(headers, &normalize_signed_headers(signed_headers))
+}
+
+/// [`v3_canonical_headers`] over names already normalized.
+fn canonical_headers<H: AsRef<str>>(
+    headers: &[(H, H)],
+    names: &[String],
+) -> Result<String, SignError> {
+    let mut out = String::with_capacity(512);
+    for name in names {
+        out.push_str(name);
+        out.push(':');
+        if !push_canonical_header_value(&mut out, headers, name) {
             return Err(SignError::Incomplete(format!(
                 "signed header {:?} is not present in the request",
-                excerpt(&name)
+                excerpt(name)
             )));
-        };
-        // Writing to a String cannot fail.
-        let _ = writeln!(out, "{name}:{value}");
+        }
+        out.push('\n');
     }
     Ok(out)
 }
@@ -215,15 +244,19 @@ pub fn v3_canonical_headers(
 /// [`SignError::ContentHashMismatch`] if `x-acs-content-sha256` differs from the
 /// body's SHA-256 (use [`v3_string_to_sign_unchecked`] to still obtain the
 /// server's string to sign for the error message).
-pub fn v3_string_to_sign(
-    input: &V3Input,
+pub fn v3_string_to_sign<H: AsRef<str>>(
+    input: &V3Input<H>,
     auth: &V3Authorization,
 ) -> Result<V3Canonical, SignError> {
-    let canonical = v3_string_to_sign_unchecked(input, auth)?;
-    let own = sha256_hex(input.body);
-    match canonical_header_value(input.headers, "x-acs-content-sha256") {
-        Some(claimed) if claimed.eq_ignore_ascii_case(&own) => Ok(canonical),
-        _ => Err(SignError::ContentHashMismatch),
+    let body_hash = sha256_hex(input.body);
+    let canonical = string_to_sign(input, auth, &body_hash)?;
+    let mut claimed = String::new();
+    if push_canonical_header_value(&mut claimed, input.headers, "x-acs-content-sha256")
+        && claimed.eq_ignore_ascii_case(&body_hash)
+    {
+        Ok(canonical)
+    } else {
+        Err(SignError::ContentHashMismatch)
     }
 }
 
@@ -231,9 +264,18 @@ pub fn v3_string_to_sign(
 /// against the body (the signed-header checks still apply). The canonical
 /// request still uses the server's own body hash, so a tampered body never
 /// verifies.
-pub fn v3_string_to_sign_unchecked(
-    input: &V3Input,
+pub fn v3_string_to_sign_unchecked<H: AsRef<str>>(
+    input: &V3Input<H>,
     auth: &V3Authorization,
+) -> Result<V3Canonical, SignError> {
+    string_to_sign(input, auth, &sha256_hex(input.body))
+}
+
+/// The canonical request and string to sign, given the body's hash.
+fn string_to_sign<H: AsRef<str>>(
+    input: &V3Input<H>,
+    auth: &V3Authorization,
+    body_hash: &str,
 ) -> Result<V3Canonical, SignError> {
     let signed = normalize_signed_headers(&auth.signed_headers);
     for required in V3_REQUIRED_SIGNED_HEADERS {
@@ -243,7 +285,7 @@ pub fn v3_string_to_sign_unchecked(
             )));
         }
     }
-    let canonical_headers = v3_canonical_headers(input.headers, &signed)?;
+    let canonical_headers = canonical_headers(input.headers, &signed)?;
     let path = if input.path.is_empty() {
         "/"
     } else {
@@ -256,7 +298,7 @@ pub fn v3_string_to_sign_unchecked(
         v3_canonical_query_string(input.query),
         canonical_headers,
         signed.join(";"),
-        sha256_hex(input.body),
+        body_hash,
     );
     let string_to_sign = format!(
         "{V3_ALGORITHM}\n{}",
@@ -273,5 +315,5 @@ pub fn v3_signature(secret: &str, string_to_sign: &str) -> String {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
         .expect("HMAC accepts keys of any length");
     mac.update(string_to_sign.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    super::lower_hex(&mac.finalize().into_bytes())
 }
