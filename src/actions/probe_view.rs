@@ -207,7 +207,7 @@ impl From<&SubtitleStream> for SubtitleStreamInfo {
 }
 
 /// The probe's part of `FileBasicInfo`, as the vendor's text.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default)]
 pub(super) struct FileWire {
     pub format_name: Option<String>,
     pub duration: Option<String>,
