@@ -17,7 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub const FORMAT: u64 = 2;
 
 /// The `"v"` marker: always [`FORMAT`]; text of any other version does not parse.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Version;
 
 impl Serialize for Version {
