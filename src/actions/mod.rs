@@ -11,6 +11,7 @@ pub(crate) mod lookup;
 mod materials;
 mod media;
 mod paging;
+mod probe_view;
 mod projects;
 mod templates;
 pub(crate) mod upload;

@@ -4,9 +4,10 @@
 use serde::Serialize;
 
 use super::context::{Caller, Ctx};
+use super::probe_view::{AudioStreamInfo, ProbeWire, SubtitleStreamInfo, VideoStreamInfo};
 use crate::domain::media::{InputLocation, MediaInfo, MediaStatus};
 use crate::domain::{format_time, now_micros};
-use crate::media::probe::{AudioStreamInfo, ProbeResult, SubtitleStreamInfo, VideoStreamInfo};
+use crate::media::probe::ProbeResult;
 use crate::protocol::error::ApiError;
 
 #[derive(Serialize, Default)]
@@ -170,12 +171,19 @@ impl ViewCtx<'_> {
                 .map(|c| c.cate_name),
             None => None,
         };
-        let probe: Option<ProbeResult> = m
+        // A stored probe that does not parse (logged when the store opened) shows as none.
+        let ProbeWire {
+            file,
+            video_streams,
+            audio_streams,
+            subtitle_streams,
+        } = m
             .probe
             .as_deref()
-            .and_then(|p| serde_json::from_str(p).ok());
+            .and_then(|p| ProbeResult::from_stored(p).ok())
+            .map(|p| ProbeWire::from(&p))
+            .unwrap_or_default();
         let file_info_list = (detail != FileDetail::None).then(|| {
-            let file = probe.as_ref().map(|p| &p.file);
             let streams = detail == FileDetail::Streams;
             vec![FileInfoView {
                 file_basic_info: FileBasicInfoView {
@@ -187,32 +195,17 @@ impl ViewCtx<'_> {
                     file_size: m.file_size.map(|s| s.to_string()),
                     file_url: Some(self.fetchable(&m.location)),
                     region: self.ctx.region.clone(),
-                    format_name: file.and_then(|f| f.format_name.clone()),
-                    duration: file.and_then(|f| f.duration.clone()),
-                    bitrate: file.and_then(|f| f.bitrate.clone()),
-                    width: file.and_then(|f| f.width.clone()),
-                    height: file.and_then(|f| f.height.clone()),
+                    format_name: file.format_name,
+                    duration: file.duration,
+                    bitrate: file.bitrate,
+                    width: file.width,
+                    height: file.height,
                     create_time: catalogued.then(|| format_time(m.create_time)),
                     modified_time: catalogued.then(|| format_time(m.modified_time)),
                 },
-                video_stream_info_list: streams.then(|| {
-                    probe
-                        .as_ref()
-                        .map(|p| p.video_streams.clone())
-                        .unwrap_or_default()
-                }),
-                audio_stream_info_list: streams.then(|| {
-                    probe
-                        .as_ref()
-                        .map(|p| p.audio_streams.clone())
-                        .unwrap_or_default()
-                }),
-                subtitle_stream_info_list: streams.then(|| {
-                    probe
-                        .as_ref()
-                        .map(|p| p.subtitle_streams.clone())
-                        .unwrap_or_default()
-                }),
+                video_stream_info_list: streams.then_some(video_streams),
+                audio_stream_info_list: streams.then_some(audio_streams),
+                subtitle_stream_info_list: streams.then_some(subtitle_streams),
             }]
         });
         Ok(MediaInfoView {

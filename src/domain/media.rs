@@ -235,7 +235,7 @@ pub struct MediaInfo {
     pub status: MediaStatus,
     pub create_time: Micros,
     pub modified_time: Micros,
-    /// The probe's findings as JSON (media::probe::ProbeResult), once probed.
+    /// The probe's findings, once probed: media::probe::ProbeResult's stored JSON (`"v": 2`).
     pub probe: Option<String>,
     /// Seconds, from the probe; drives project Duration.
     pub duration: Option<f64>,

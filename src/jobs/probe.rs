@@ -14,7 +14,7 @@ use crate::actions::lookup::{MAX_WRITE_ATTEMPTS, source_durations};
 use crate::domain::media::{InputLocation, MediaInfo, MediaStatus, MediaType};
 use crate::domain::now_micros;
 use crate::domain::timeline::Timeline;
-use crate::media::probe::{self, MediaKind};
+use crate::media::probe::{self, MediaKind, Whole};
 use crate::protocol::error::ApiError;
 use crate::store::Guarded;
 
@@ -135,11 +135,7 @@ async fn probe_one(ctx: &Ctx, mut media: MediaInfo, owner: &str) {
         Ok((input, result)) => {
             media.status = MediaStatus::Normal;
             media.duration = result.file.duration.as_deref().and_then(|d| d.parse().ok());
-            media.file_size = result
-                .file
-                .file_size
-                .as_deref()
-                .and_then(|s| s.parse().ok());
+            media.file_size = result.file.file_size.as_ref().and_then(Whole::value);
             media.media_type = media.media_type.or(Some(match result.media_type {
                 MediaKind::Video => MediaType::Video,
                 MediaKind::Audio => MediaType::Audio,
@@ -151,7 +147,7 @@ async fn probe_one(ctx: &Ctx, mut media: MediaInfo, owner: &str) {
             {
                 media.cover_url = make_cover(ctx, &media, &input).await;
             }
-            media.probe = serde_json::to_string(&result).ok();
+            media.probe = Some(result.to_stored());
         }
         Err(reason) => {
             tracing::info!(%reason, "probe failed");

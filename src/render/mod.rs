@@ -22,7 +22,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use crate::domain::timeline::{ClipSource, Timeline};
-use crate::media::probe::ProbeResult;
+use crate::media::probe::{ProbeResult, Whole};
 
 pub use check::check;
 pub use graph::{transition_table, xfade_name};
@@ -52,7 +52,7 @@ impl SourceFile {
     /// Library media's file and its stored probe (`MediaInfo.probe`, JSON); a probe that does
     /// not parse only costs an ffprobe run.
     pub fn library(path: PathBuf, stored_probe: Option<&str>) -> Self {
-        let probed = stored_probe.and_then(|p| serde_json::from_str(p).ok());
+        let probed = stored_probe.and_then(|p| ProbeResult::from_stored(p).ok());
         SourceFile { path, probed }
     }
 }
@@ -281,8 +281,9 @@ fn unchanged(path: &Path, probed: &ProbeResult) -> bool {
     let stored = probed
         .file
         .file_size
-        .as_deref()
-        .and_then(|s| s.parse::<u64>().ok());
+        .as_ref()
+        .and_then(Whole::value)
+        .and_then(|s| u64::try_from(s).ok());
     match std::fs::metadata(path) {
         Ok(meta) => stored.is_none_or(|size| meta.len() == size),
         Err(_) => path.to_string_lossy().contains("://"),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::process::Command;
 
-use crate::media::probe::{MediaKind, ProbeResult};
+use crate::media::probe::{MediaKind, ProbeResult, Whole};
 
 /// What the plan knows about one source file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -148,7 +148,7 @@ fn is_still(format_name: &str, codec: Option<&str>, nb_frames: Option<&str>, aud
     (image_demuxer || one_picture) && !audio
 }
 
-/// The plan's facts from the media library's probe of the file (the stored `ProbeResult`).
+/// The plan's facts from the media library's probe of the file (the stored [`ProbeResult`]).
 /// `None` when the stored text cannot tell what ffprobe would: a file the library calls an
 /// image but the plan would play as video (an animated GIF or APNG: the library keeps no
 /// duration or rate for images).
@@ -163,7 +163,7 @@ pub fn from_stored(p: &ProbeResult) -> Option<SourceInfo> {
         is_still(
             p.file.format_name.as_deref().unwrap_or(""),
             v.codec_name.as_deref(),
-            v.nb_frames.as_deref(),
+            v.frames.as_ref().map(Whole::to_string).as_deref(),
             has_audio,
         )
     });
@@ -183,11 +183,11 @@ pub fn from_stored(p: &ProbeResult) -> Option<SourceInfo> {
             .find(|r| *r > 0.0 && *r <= 120.0)
             .map(super::fps_fraction)
     });
-    let whole = |t: &Option<String>| t.as_deref().and_then(|t| t.trim().parse::<u32>().ok());
+    let whole = |w: &Option<Whole>| w.as_ref()?.value()?.try_into().ok();
     let rotate = video
-        .and_then(|v| v.rotate.as_deref())
-        .and_then(|r| r.trim().parse::<f64>().ok())
-        .map_or(0, |r| r.round() as i64);
+        .and_then(|v| v.rotate.as_ref())
+        .and_then(Whole::value)
+        .unwrap_or(0);
     let (width, height) = displayed(
         video.and_then(|v| whole(&v.width)),
         video.and_then(|v| whole(&v.height)),
@@ -302,17 +302,17 @@ mod tests {
     }
 
     fn stored(json: serde_json::Value) -> Option<SourceInfo> {
-        from_stored(&serde_json::from_value(json).unwrap())
+        from_stored(&ProbeResult::from_stored(&json.to_string()).unwrap())
     }
 
     #[test]
     fn stored_rates_become_fractions_and_images_the_plan_would_play_are_probed() {
         let video = |fps: &str| {
             stored(serde_json::json!({
-                "media_type": "video",
-                "file": {"FormatName": "mov,mp4,m4a,3gp,3g2,mj2", "Duration": "2.5", "Bitrate": "812.5"},
-                "video_streams": [{"CodecName": "h264", "Width": "640", "Height": "360",
-                    "Fps": fps, "AvgFPS": "25", "Rotate": "270"}],
+                "v": 2, "media_type": "video",
+                "file": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": "2.5", "bitrate": "812.5"},
+                "video_streams": [{"codec_name": "h264", "width": 640, "height": 360,
+                    "fps": fps, "avg_fps": "25", "rotate": 270}],
                 "audio_streams": [], "subtitle_streams": []}))
             .unwrap()
         };
@@ -326,8 +326,8 @@ mod tests {
         assert_eq!(video("1000").fps, Some((25, 1)));
         // An animated GIF is an image to the library (no duration kept) but video to the plan.
         let gif = serde_json::json!({
-            "media_type": "image", "file": {"FormatName": "gif"},
-            "video_streams": [{"CodecName": "gif", "Width": "64", "Height": "64"}],
+            "v": 2, "media_type": "image", "file": {"format_name": "gif"},
+            "video_streams": [{"codec_name": "gif", "width": 64, "height": 64}],
             "audio_streams": [], "subtitle_streams": []});
         assert_eq!(stored(gif), None);
     }

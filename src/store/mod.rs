@@ -7,6 +7,7 @@ pub mod export;
 mod jobs;
 pub mod oss;
 mod postgres;
+mod probe_upgrade;
 mod search;
 mod sql;
 mod sqlite;

@@ -1,10 +1,10 @@
-//! Turning ffprobe's typed output into the vendor's fields: which streams count, image
-//! vs video vs audio, durations, bitrates, frame rates and rotation.
+//! Turning ffprobe's typed output into probe facts: which streams count, image vs video vs
+//! audio, durations, bitrates, frame rates and rotation.
 
 use super::ffprobe::{Field, Format, Output, Stream};
 use super::{
-    AudioStreamInfo, FileProps, MediaKind, ProbeError, ProbeResult, Probed, SubtitleStreamInfo,
-    VideoStreamInfo,
+    AudioStream, FileFacts, MediaKind, ProbeError, ProbeResult, Probed, SubtitleStream, Version,
+    VideoStream, Whole,
 };
 
 /// Demuxers that only read still images (or image animations).
@@ -48,7 +48,7 @@ fn is_image_codec(codec: &str) -> bool {
     )
 }
 
-/// Builds the vendor fields from ffprobe's `-show_format -show_streams` output.
+/// Builds the probe facts from ffprobe's `-show_format -show_streams` output.
 pub(super) fn interpret(output: &Output) -> Result<Probed, ProbeError> {
     let streams = &output.streams;
     let format = &output.format;
@@ -88,7 +88,7 @@ pub(super) fn interpret(output: &Output) -> Result<Probed, ProbeError> {
         _ => MediaKind::Video,
     };
 
-    let mut video_streams: Vec<VideoStreamInfo> = pictures.iter().map(|s| video_info(s)).collect();
+    let mut video_streams: Vec<VideoStream> = pictures.iter().map(|s| video_info(s)).collect();
     if kind == MediaKind::Image {
         for stream in &mut video_streams {
             stream.fps = None;
@@ -97,7 +97,7 @@ pub(super) fn interpret(output: &Output) -> Result<Probed, ProbeError> {
             stream.bitrate = None;
         }
     }
-    let audio_streams: Vec<AudioStreamInfo> = audios.iter().map(|s| audio_info(s)).collect();
+    let audio_streams: Vec<AudioStream> = audios.iter().map(|s| audio_info(s)).collect();
     let subtitle_streams = subtitles.iter().map(|s| subtitle_info(s)).collect();
 
     let duration_secs = match kind {
@@ -110,7 +110,7 @@ pub(super) fn interpret(output: &Output) -> Result<Probed, ProbeError> {
         _ => file_bitrate(format, streams, file_size.as_deref(), duration_secs),
     };
     let main_picture = video_streams.first();
-    let file = FileProps {
+    let file = FileFacts {
         format_name: format_names,
         duration: duration_secs.map(|secs| match format.duration.text() {
             Some(given) if format.duration.number().is_some() => given,
@@ -119,7 +119,7 @@ pub(super) fn interpret(output: &Output) -> Result<Probed, ProbeError> {
         bitrate,
         width: main_picture.and_then(|s| s.width.clone()),
         height: main_picture.and_then(|s| s.height.clone()),
-        file_size,
+        file_size: file_size.map(Whole::from_text),
     };
 
     let picture_stream = pictures
@@ -130,6 +130,7 @@ pub(super) fn interpret(output: &Output) -> Result<Probed, ProbeError> {
 
     Ok(Probed {
         result: ProbeResult {
+            v: Version,
             media_type: kind,
             file,
             video_streams,
@@ -163,11 +164,7 @@ fn looks_like_image(stream: &Stream, format: &Format, demuxer: Option<&str>) -> 
     image_codec && few_frames && no_duration
 }
 
-fn file_duration(
-    format: &Format,
-    videos: &[VideoStreamInfo],
-    audios: &[AudioStreamInfo],
-) -> Option<f64> {
+fn file_duration(format: &Format, videos: &[VideoStream], audios: &[AudioStream]) -> Option<f64> {
     format.duration.number().filter(|d| *d > 0.0).or_else(|| {
         videos
             .iter()
@@ -205,39 +202,41 @@ fn file_bitrate(
     Some(decimal(bits_per_sec / 1000.0, 2))
 }
 
-pub(super) fn video_info(stream: &Stream) -> VideoStreamInfo {
-    let frames = stream.nb_frames.text();
-    VideoStreamInfo {
-        index: stream.index.text(),
+pub(super) fn video_info(stream: &Stream) -> VideoStream {
+    VideoStream {
+        index: whole(&stream.index),
         codec_name: stream.codec_name.text(),
         codec_long_name: stream.codec_long_name.text(),
         profile: known_profile(&stream.profile),
         codec_time_base: ratio_text(&stream.codec_time_base),
         codec_tag_string: stream.codec_tag_string.text(),
         codec_tag: stream.codec_tag.text(),
-        width: positive_text(&stream.width),
-        height: positive_text(&stream.height),
-        has_b_frames: stream.has_b_frames.text(),
+        width: positive(&stream.width),
+        height: positive(&stream.height),
+        has_b_frames: whole(&stream.has_b_frames),
         sar: ratio_text(&stream.sample_aspect_ratio),
         dar: ratio_text(&stream.display_aspect_ratio),
         pix_fmt: stream.pix_fmt.text(),
-        level: stream.level.text().filter(|l| l != "-99"),
+        level: stream
+            .level
+            .text()
+            .filter(|l| l != "-99")
+            .map(Whole::from_text),
         fps: rate(&stream.r_frame_rate),
         avg_fps: rate(&stream.avg_frame_rate),
         timebase: ratio_text(&stream.time_base),
         start_time: stream.start_time.text(),
         duration: stream_duration(stream),
         bitrate: stream_bitrate(stream),
-        num_frames: frames.clone(),
-        nb_frames: frames,
+        frames: whole(&stream.nb_frames),
         lang: stream.tag("language"),
-        rotate: rotation(stream),
+        rotate: rotation(stream).map(Whole::from_text),
     }
 }
 
-fn audio_info(stream: &Stream) -> AudioStreamInfo {
-    AudioStreamInfo {
-        index: stream.index.text(),
+fn audio_info(stream: &Stream) -> AudioStream {
+    AudioStream {
+        index: whole(&stream.index),
         codec_name: stream.codec_name.text(),
         codec_long_name: stream.codec_long_name.text(),
         codec_time_base: ratio_text(&stream.codec_time_base),
@@ -245,22 +244,22 @@ fn audio_info(stream: &Stream) -> AudioStreamInfo {
         codec_tag: stream.codec_tag.text(),
         profile: known_profile(&stream.profile),
         sample_fmt: stream.sample_fmt.text(),
-        sample_rate: positive_text(&stream.sample_rate),
-        channels: positive_text(&stream.channels),
+        sample_rate: positive(&stream.sample_rate),
+        channels: positive(&stream.channels),
         channel_layout: stream.channel_layout.text(),
         timebase: ratio_text(&stream.time_base),
         start_time: stream.start_time.text(),
         duration: stream_duration(stream),
         bitrate: stream_bitrate(stream),
         fps: rate(&stream.r_frame_rate),
-        num_frames: stream.nb_frames.text(),
+        frames: whole(&stream.nb_frames),
         lang: stream.tag("language"),
     }
 }
 
-fn subtitle_info(stream: &Stream) -> SubtitleStreamInfo {
-    SubtitleStreamInfo {
-        index: stream.index.text(),
+fn subtitle_info(stream: &Stream) -> SubtitleStream {
+    SubtitleStream {
+        index: whole(&stream.index),
         codec_name: stream.codec_name.text(),
         codec_long_name: stream.codec_long_name.text(),
         codec_time_base: ratio_text(&stream.codec_time_base),
@@ -281,9 +280,13 @@ fn known_profile(field: &Field) -> Option<String> {
     field.text().filter(|p| !p.eq_ignore_ascii_case("unknown"))
 }
 
-fn positive_text(field: &Field) -> Option<String> {
+fn whole(field: &Field) -> Option<Whole> {
+    field.text().map(Whole::from_text)
+}
+
+fn positive(field: &Field) -> Option<Whole> {
     field.number().filter(|n| *n > 0.0)?;
-    field.text()
+    whole(field)
 }
 
 /// A ratio such as `1:1` or `1/25`, left out when it has a zero part (`0:1`, `0/0`).

@@ -1,16 +1,18 @@
 //! Media probing with `ffprobe` and cover snapshots with `ffmpeg`.
 //!
-//! [`probe`] turns a local file or an http(s) URL into the fields of the vendor's
-//! `FileBasicInfo` and `VideoStreamInfoList` / `AudioStreamInfoList` /
-//! `SubtitleStreamInfoList` items (every value a JSON string, as the vendor sends them).
+//! [`probe`] turns a local file or an http(s) URL into the facts the vendor answers in
+//! `FileBasicInfo` and the `VideoStreamInfoList` / `AudioStreamInfoList` /
+//! `SubtitleStreamInfoList` items, as a [`ProbeResult`] in openice's stored format
+//! (`facts`; the response views build the vendor's all-strings wire view from it).
 //! [`snapshot`] writes one JPEG for a cover.
 //!
 //! Layout: `process` runs the tools (limits, capture, read rules, error excerpts),
 //! `ffprobe` is ffprobe's typed JSON output, `classify` turns it into a [`ProbeResult`],
-//! `snapshot` makes covers; this file holds the public types and the two probe passes.
+//! `snapshot` makes covers, `facts` is the stored format and `legacy` reads its format 1
+//! (for the store's upgrade); this file holds the limits, errors and the two probe passes.
 //!
 //! Decisions:
-//! - Values ffprobe does not give are `None` and are left out of the JSON, never `"0"`:
+//! - Values ffprobe does not give are `None` and are left out of the JSON, never `0`:
 //!   an image has no Duration/Bitrate, audio has no Width/Height, `level -99`,
 //!   `0:1` aspect ratios and `0/0` frame rates count as "not given".
 //! - Image: no audio, one picture stream, and either an image demuxer (`image2`, `*_pipe`,
@@ -34,12 +36,13 @@
 //!   falls back to the sum of stream bitrates, then to size × 8 / duration.
 //! - Fps/AvgFPS: `r_frame_rate`/`avg_frame_rate` as decimals with at most 3 places
 //!   (`"25"`, `"29.97"`, `"23.976"`).
-//! - `NumFrames` and `Nb_frames` both carry the container's `nb_frames` (no frame counting).
+//! - `frames` (the vendor's `NumFrames` and `Nb_frames`) is the container's `nb_frames`
+//!   (no frame counting).
 //! - Rotate: the `rotate` tag if present, else the clockwise angle of the display matrix
 //!   (0–359), read from the raw matrix so ffprobe's sign convention does not matter.
 //! - Lang: the `language` tag as is (including `und`). `CodecTimeBase`: only when ffprobe
 //!   prints it (ffprobe ≥ 5 no longer does).
-//! - Width/Height in [`FileProps`] are the main picture stream's stored size (not rotated).
+//! - Width/Height in [`FileFacts`] are the main picture stream's stored size (not rotated).
 //! - Safety: ffprobe/ffmpeg run under `prlimit` (address space, CPU seconds, 64 open
 //!   files; ffmpeg also a 64 MiB output size) when `prlimit` is on PATH; `0` in
 //!   [`ProbeLimits`] means "no limit". Children are killed when the timeout fires
@@ -59,16 +62,21 @@
 //!   (never up), encoded as JPEG, written to a temporary sibling and renamed onto `out`.
 
 mod classify;
+mod facts;
 mod ffprobe;
+pub mod legacy;
 mod process;
 mod snapshot;
 #[cfg(test)]
 mod tests;
 
+pub use facts::{
+    AudioStream, FORMAT, FileFacts, MediaKind, ProbeResult, SubtitleStream, Version, VideoStream,
+    Whole,
+};
+
 use std::path::Path;
 use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
 
 use process::{Tools, source_arg, with_timeout};
 
@@ -91,168 +99,6 @@ impl Default for ProbeLimits {
             max_cpu_secs: 60,
         }
     }
-}
-
-/// What a probe found: the vendor's file and stream fields, all as text.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProbeResult {
-    pub media_type: MediaKind,
-    pub file: FileProps,
-    pub video_streams: Vec<VideoStreamInfo>,
-    pub audio_streams: Vec<AudioStreamInfo>,
-    pub subtitle_streams: Vec<SubtitleStreamInfo>,
-}
-
-/// The vendor's `MediaType` for probed media.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MediaKind {
-    Video,
-    Audio,
-    Image,
-}
-
-/// The probed part of `FileBasicInfo`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct FileProps {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format_name: Option<String>,
-    /// Seconds, decimal text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration: Option<String>,
-    /// Kbit/s, decimal text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bitrate: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub width: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub height: Option<String>,
-    /// Bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_size: Option<String>,
-}
-
-/// One `VideoStreamInfoList` item.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct VideoStreamInfo {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub index: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codec_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codec_long_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codec_time_base: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codec_tag_string: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codec_tag: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub width: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub height: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub has_b_frames: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sar: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dar: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pix_fmt: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub level: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fps: Option<String>,
-    #[serde(rename = "AvgFPS", default, skip_serializing_if = "Option::is_none")]
-    pub avg_fps: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timebase: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bitrate: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub num_frames: Option<String>,
-    #[serde(rename = "Nb_frames", default, skip_serializing_if = "Option::is_none")]
-    pub nb_frames: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lang: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rotate: Option<String>,
-}
-
-/// One `AudioStreamInfoList` item.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AudioStreamInfo {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub index: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codec_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codec_long_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codec_time_base: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codec_tag_string: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codec_tag: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sample_fmt: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sample_rate: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channels: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channel_layout: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timebase: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bitrate: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fps: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub num_frames: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lang: Option<String>,
-}
-
-/// One `SubtitleStreamInfoList` item.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SubtitleStreamInfo {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub index: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codec_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codec_long_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codec_time_base: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codec_tag_string: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codec_tag: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timebase: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lang: Option<String>,
 }
 
 /// Why a probe or snapshot gave no result.
@@ -322,7 +168,8 @@ async fn probe_inner(
     let output = ffprobe::run(tools, input, limits, &["-show_format", "-show_streams"]).await?;
     let mut probed = classify::interpret(&output)?;
     if probed.result.file.file_size.is_none() {
-        probed.result.file.file_size = local_size.map(|size| size.to_string());
+        probed.result.file.file_size =
+            local_size.and_then(|size| size.try_into().ok().map(Whole::Int));
     }
     verify_readable(tools, input, limits, &probed).await?;
     Ok(probed)
@@ -360,13 +207,14 @@ async fn verify_readable(
             .result
             .video_streams
             .first()
-            .and_then(|s| s.index.clone()),
+            .and_then(|s| s.index.as_ref()),
         MediaKind::Audio => probed
             .result
             .audio_streams
             .first()
-            .and_then(|s| s.index.clone()),
+            .and_then(|s| s.index.as_ref()),
     }
+    .map(Whole::to_string)
     .ok_or_else(|| ProbeError::Failed("no indexed main stream".into()))?;
     let mut options = vec!["-select_streams", &main_index, "-read_intervals", "%+#1"];
     options.extend(if image {

@@ -182,32 +182,31 @@ async fn probes_a_video_with_audio() {
             .nth(1)
             .is_none_or(|d| d.len() <= 2)
     );
-    assert_eq!(file.width.as_deref(), Some("320"));
-    assert_eq!(file.height.as_deref(), Some("240"));
-    let size = std::fs::metadata(&mp4).expect("stat").len().to_string();
-    assert_eq!(file.file_size.as_deref(), Some(size.as_str()));
+    assert_eq!(file.width, Some(Whole::Int(320)));
+    assert_eq!(file.height, Some(Whole::Int(240)));
+    let size = std::fs::metadata(&mp4).expect("stat").len();
+    assert_eq!(file.file_size, Some(Whole::Int(size as i64)));
 
     assert_eq!(result.video_streams.len(), 1);
     let video = &result.video_streams[0];
-    assert_eq!(video.index.as_deref(), Some("0"));
+    assert_eq!(video.index, Some(Whole::Int(0)));
     assert_eq!(video.codec_name.as_deref(), Some("h264"));
-    assert_eq!(video.width.as_deref(), Some("320"));
-    assert_eq!(video.height.as_deref(), Some("240"));
+    assert_eq!(video.width, Some(Whole::Int(320)));
+    assert_eq!(video.height, Some(Whole::Int(240)));
     assert_eq!(video.fps.as_deref(), Some("25"));
     assert_eq!(video.avg_fps.as_deref(), Some("25"));
     assert_eq!(video.pix_fmt.as_deref(), Some("yuv420p"));
-    assert_eq!(video.nb_frames.as_deref(), Some("75"));
-    assert_eq!(video.num_frames.as_deref(), Some("75"));
+    assert_eq!(video.frames, Some(Whole::Int(75)));
     assert_eq!(video.codec_tag_string.as_deref(), Some("avc1"));
     assert!(video.timebase.is_some() && video.bitrate.is_some());
     assert_eq!(video.rotate, None);
 
     assert_eq!(result.audio_streams.len(), 1);
     let audio = &result.audio_streams[0];
-    assert_eq!(audio.index.as_deref(), Some("1"));
+    assert_eq!(audio.index, Some(Whole::Int(1)));
     assert_eq!(audio.codec_name.as_deref(), Some("aac"));
-    assert_eq!(audio.sample_rate.as_deref(), Some("44100"));
-    assert_eq!(audio.channels.as_deref(), Some("1"));
+    assert_eq!(audio.sample_rate, Some(Whole::Int(44100)));
+    assert_eq!(audio.channels, Some(Whole::Int(1)));
     assert_eq!(audio.fps, None, "audio has no frame rate");
     assert!(result.subtitle_streams.is_empty());
 }
@@ -282,8 +281,8 @@ async fn probes_a_png_as_image_without_duration() {
     assert_eq!(result.media_type, MediaKind::Image);
     assert_eq!(result.file.duration, None);
     assert_eq!(result.file.bitrate, None);
-    assert_eq!(result.file.width.as_deref(), Some("64"));
-    assert_eq!(result.file.height.as_deref(), Some("48"));
+    assert_eq!(result.file.width, Some(Whole::Int(64)));
+    assert_eq!(result.file.height, Some(Whole::Int(48)));
     assert!(result.file.file_size.is_some());
     let stream = &result.video_streams[0];
     assert_eq!(stream.codec_name.as_deref(), Some("png"));
@@ -317,7 +316,7 @@ async fn jpeg_and_animated_gif_are_images() {
         let result = probe_ok(path).await;
         assert_eq!(result.media_type, MediaKind::Image, "{}", path.display());
         assert_eq!(result.file.duration, None);
-        assert_eq!(result.file.width.as_deref(), Some("80"));
+        assert_eq!(result.file.width, Some(Whole::Int(80)));
     }
 }
 
@@ -339,11 +338,11 @@ async fn reads_language_rotation_and_matroska_durations() {
     // ffmpeg 5.x turns the `rotate` tag into a display matrix whose direction differs
     // between versions, so only a quarter turn is asserted here; the direction is
     // pinned by `rotation_from_tag_or_matrix`.
-    let rotate = result.video_streams[0].rotate.as_deref();
-    assert!(matches!(rotate, Some("90" | "270")), "{rotate:?}");
+    let rotate = &result.video_streams[0].rotate;
+    assert!(matches!(rotate, Some(Whole::Int(90 | 270))), "{rotate:?}");
     assert_eq!(
-        result.file.width.as_deref(),
-        Some("320"),
+        result.file.width,
+        Some(Whole::Int(320)),
         "stored size, not rotated"
     );
     let out = dir.path().join("upright.jpg");
@@ -585,7 +584,7 @@ async fn probes_an_http_url() {
     let url = format!("http://{addr}/clip.mp4?Expires=1&Signature=secret");
     let result = probe(&url, &limits).await.expect("probe over http");
     assert_eq!(result.media_type, MediaKind::Video);
-    assert_eq!(result.file.width.as_deref(), Some("320"));
+    assert_eq!(result.file.width, Some(Whole::Int(320)));
     assert!((secs(&result.file.duration) - 3.0).abs() < 0.1);
 
     let out = dir.path().join("cover.jpg");
@@ -644,211 +643,76 @@ async fn snapshot_of_plain_audio_fails() {
 }
 
 #[test]
-fn json_uses_the_sdk_keys_and_string_values() {
-    let video = VideoStreamInfo {
-        index: Some("0".into()),
+fn stored_format_has_snake_case_keys_integers_and_the_vendors_text() {
+    let video = VideoStream {
+        index: Some(Whole::Int(0)),
         codec_name: Some("h264".into()),
-        codec_long_name: Some("H.264".into()),
-        profile: Some("High".into()),
         codec_time_base: Some("1/50".into()),
-        codec_tag_string: Some("avc1".into()),
-        codec_tag: Some("0x31637661".into()),
-        width: Some("320".into()),
-        height: Some("240".into()),
-        has_b_frames: Some("2".into()),
-        sar: Some("1:1".into()),
+        width: Some(Whole::Int(320)),
+        has_b_frames: Some(Whole::Int(2)),
         dar: Some("4:3".into()),
-        pix_fmt: Some("yuv420p".into()),
-        level: Some("13".into()),
-        fps: Some("25".into()),
-        avg_fps: Some("25".into()),
-        timebase: Some("1/12800".into()),
-        start_time: Some("0.000000".into()),
+        level: Some(Whole::Int(13)),
+        avg_fps: Some("23.976".into()),
         duration: Some("3.000000".into()),
         bitrate: Some("41.21".into()),
-        num_frames: Some("75".into()),
-        nb_frames: Some("75".into()),
-        lang: Some("und".into()),
-        rotate: Some("90".into()),
+        frames: Some(Whole::Int(75)),
+        rotate: Some(Whole::Int(90)),
+        ..VideoStream::default()
     };
-    let json = serde_json::to_value(&video).expect("json");
-    let mut keys: Vec<&str> = json
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    let mut expected = vec![
-        "Index",
-        "CodecName",
-        "CodecLongName",
-        "Profile",
-        "CodecTimeBase",
-        "CodecTagString",
-        "CodecTag",
-        "Width",
-        "Height",
-        "HasBFrames",
-        "Sar",
-        "Dar",
-        "PixFmt",
-        "Level",
-        "Fps",
-        "AvgFPS",
-        "Timebase",
-        "StartTime",
-        "Duration",
-        "Bitrate",
-        "NumFrames",
-        "Nb_frames",
-        "Lang",
-        "Rotate",
-    ];
-    expected.sort_unstable();
-    assert_eq!(keys, expected);
-    assert!(
-        json.as_object()
-            .expect("object")
-            .values()
-            .all(Value::is_string)
-    );
-
-    let audio = AudioStreamInfo {
-        index: Some("1".into()),
-        codec_name: Some("aac".into()),
-        codec_long_name: Some("AAC".into()),
-        codec_time_base: Some("1/44100".into()),
-        codec_tag_string: Some("mp4a".into()),
-        codec_tag: Some("0x6134706d".into()),
-        profile: Some("LC".into()),
-        sample_fmt: Some("fltp".into()),
-        sample_rate: Some("44100".into()),
-        channels: Some("1".into()),
-        channel_layout: Some("mono".into()),
-        timebase: Some("1/44100".into()),
-        start_time: Some("0.000000".into()),
-        duration: Some("3.000000".into()),
-        bitrate: Some("69.58".into()),
+    let audio = AudioStream {
+        index: Some(Whole::Int(1)),
+        sample_rate: Some(Whole::Int(44100)),
+        channels: Some(Whole::Int(1)),
         fps: Some("43.07".into()),
-        num_frames: Some("131".into()),
+        ..AudioStream::default()
+    };
+    let subtitle = SubtitleStream {
+        index: Some(Whole::Text("02".into())),
         lang: Some("eng".into()),
+        ..SubtitleStream::default()
     };
-    let json = serde_json::to_value(&audio).expect("json");
-    let mut keys: Vec<&str> = json
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    let mut expected = vec![
-        "Index",
-        "CodecName",
-        "CodecLongName",
-        "CodecTimeBase",
-        "CodecTagString",
-        "CodecTag",
-        "Profile",
-        "SampleFmt",
-        "SampleRate",
-        "Channels",
-        "ChannelLayout",
-        "Timebase",
-        "StartTime",
-        "Duration",
-        "Bitrate",
-        "Fps",
-        "NumFrames",
-        "Lang",
-    ];
-    expected.sort_unstable();
-    assert_eq!(keys, expected);
-
-    let subtitle = SubtitleStreamInfo {
-        index: Some("2".into()),
-        codec_name: Some("mov_text".into()),
-        codec_long_name: Some("3GPP Timed Text subtitle".into()),
-        codec_time_base: Some("1/1000".into()),
-        codec_tag_string: Some("tx3g".into()),
-        codec_tag: Some("0x67337874".into()),
-        timebase: Some("1/1000".into()),
-        start_time: Some("0.000000".into()),
-        duration: Some("3.000000".into()),
-        lang: Some("eng".into()),
-    };
-    let json = serde_json::to_value(&subtitle).expect("json");
-    let mut keys: Vec<&str> = json
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    let mut expected = vec![
-        "Index",
-        "CodecName",
-        "CodecLongName",
-        "CodecTimeBase",
-        "CodecTagString",
-        "CodecTag",
-        "Timebase",
-        "StartTime",
-        "Duration",
-        "Lang",
-    ];
-    expected.sort_unstable();
-    assert_eq!(keys, expected);
-
-    let file = FileProps {
-        format_name: Some("png_pipe".into()),
-        width: Some("64".into()),
-        height: Some("48".into()),
-        file_size: Some("469".into()),
-        ..FileProps::default()
-    };
-    assert_eq!(
-        serde_json::to_value(&file).expect("json"),
-        serde_json::json!({"FormatName": "png_pipe", "Width": "64", "Height": "48", "FileSize": "469"})
-    );
-    assert_eq!(
-        serde_json::to_value(MediaKind::Image).expect("json"),
-        "image"
-    );
-    assert_eq!(
-        serde_json::to_value(MediaKind::Video).expect("json"),
-        "video"
-    );
-    assert_eq!(
-        serde_json::to_value(MediaKind::Audio).expect("json"),
-        "audio"
-    );
-
     let result = ProbeResult {
+        v: Version,
         media_type: MediaKind::Video,
-        file,
+        file: FileFacts {
+            format_name: Some("mov,mp4,m4a,3gp,3g2,mj2".into()),
+            width: Some(Whole::Int(320)),
+            file_size: Some(Whole::Int(469)),
+            ..FileFacts::default()
+        },
         video_streams: vec![video],
         audio_streams: vec![audio],
         subtitle_streams: vec![subtitle],
     };
-    let text = serde_json::to_string(&result).expect("json");
-    // The stored format (media rows keep this JSON): key order and spelling are fixed.
+    let text = result.to_stored();
+    // The media rows keep this text: key order and spelling are fixed.
     assert_eq!(
         text,
         concat!(
-            r#"{"media_type":"video","file":{"FormatName":"png_pipe","Width":"64","Height":"48","FileSize":"469"},"#,
-            r#""video_streams":[{"Index":"0","CodecName":"h264","CodecLongName":"H.264","Profile":"High","CodecTimeBase":"1/50","CodecTagString":"avc1","CodecTag":"0x31637661","Width":"320","Height":"240","HasBFrames":"2","Sar":"1:1","Dar":"4:3","PixFmt":"yuv420p","Level":"13","Fps":"25","AvgFPS":"25","Timebase":"1/12800","StartTime":"0.000000","Duration":"3.000000","Bitrate":"41.21","NumFrames":"75","Nb_frames":"75","Lang":"und","Rotate":"90"}],"#,
-            r#""audio_streams":[{"Index":"1","CodecName":"aac","CodecLongName":"AAC","CodecTimeBase":"1/44100","CodecTagString":"mp4a","CodecTag":"0x6134706d","Profile":"LC","SampleFmt":"fltp","SampleRate":"44100","Channels":"1","ChannelLayout":"mono","Timebase":"1/44100","StartTime":"0.000000","Duration":"3.000000","Bitrate":"69.58","Fps":"43.07","NumFrames":"131","Lang":"eng"}],"#,
-            r#""subtitle_streams":[{"Index":"2","CodecName":"mov_text","CodecLongName":"3GPP Timed Text subtitle","CodecTimeBase":"1/1000","CodecTagString":"tx3g","CodecTag":"0x67337874","Timebase":"1/1000","StartTime":"0.000000","Duration":"3.000000","Lang":"eng"}]}"#,
+            r#"{"v":2,"media_type":"video","file":{"format_name":"mov,mp4,m4a,3gp,3g2,mj2","width":320,"file_size":469},"#,
+            r#""video_streams":[{"index":0,"codec_name":"h264","codec_time_base":"1/50","width":320,"has_b_frames":2,"dar":"4:3","level":13,"avg_fps":"23.976","duration":"3.000000","bitrate":"41.21","frames":75,"rotate":90}],"#,
+            r#""audio_streams":[{"index":1,"sample_rate":44100,"channels":1,"fps":"43.07"}],"#,
+            r#""subtitle_streams":[{"index":"02","lang":"eng"}]}"#,
         )
     );
+    assert_eq!(ProbeResult::from_stored(&text).expect("parse"), result);
+    // Another version, or the vendor's wire view (format 1), is not this format.
+    assert!(ProbeResult::from_stored(&text.replace(r#""v":2"#, r#""v":3"#)).is_err());
+    assert!(ProbeResult::from_stored(&text.replace(r#""v":2,"#, "")).is_err());
+    assert!(ProbeResult::from_stored(&text.replace("width", "Width")).is_err());
+    for (value, text) in [
+        ("1280", "1280"),
+        ("-99", "-99"),
+        ("0128", "0128"),
+        ("1e3", "1e3"),
+    ] {
+        assert_eq!(Whole::from_text(value.into()).to_string(), text);
+    }
+    assert_eq!(Whole::from_text("1280".into()).value(), Some(1280));
+    assert_eq!(Whole::from_text("1.0".into()).value(), None);
     assert_eq!(
-        serde_json::from_str::<ProbeResult>(&text).expect("parse"),
-        result
-    );
-    assert_eq!(
-        serde_json::to_value(VideoStreamInfo::default()).expect("json"),
-        serde_json::json!({})
+        serde_json::to_value(MediaKind::Image).expect("json"),
+        "image"
     );
 }
 
@@ -917,7 +781,7 @@ fn values_of_unexpected_types_count_as_not_given() {
         "profile": null, "level": 31, "duration": 2.5,
     }));
     let info = video_info(&stream);
-    assert_eq!(info.index.as_deref(), Some("0"));
+    assert_eq!(info.index, Some(Whole::Int(0)));
     assert_eq!(
         stream.index.index(),
         None,
@@ -928,7 +792,7 @@ fn values_of_unexpected_types_count_as_not_given() {
         (None, None, None)
     );
     assert_eq!(info.profile, None);
-    assert_eq!(info.level.as_deref(), Some("31"));
+    assert_eq!(info.level, Some(Whole::Int(31)));
     assert_eq!(info.duration.as_deref(), Some("2.5"));
 }
 

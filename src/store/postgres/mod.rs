@@ -52,6 +52,7 @@ impl PgStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        super::probe_upgrade::postgres(&pool).await?;
         Ok(PgStore { pool })
     }
 }

@@ -1,5 +1,6 @@
-//! The SQLite file through sqlx: its migrations run here once at open, and `openice dump`
-//! / `restore` read and write it through sqlx as they do PostgreSQL (store/export.rs).
+//! The SQLite file through sqlx: its migrations (and the stored-probe upgrade) run here
+//! once at open, and `openice dump` / `restore` read and write it through sqlx as they do
+//! PostgreSQL (store/export.rs).
 
 use std::path::Path;
 use std::str::FromStr;
@@ -43,6 +44,7 @@ impl SqlxSqlite {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&writer).await?;
+        crate::store::probe_upgrade::sqlite(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
