@@ -135,6 +135,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn new_ids_are_vendor_shaped_and_time_ordered() {
+        let ids: Vec<String> = (0..1000).map(|_| new_id()).collect();
+        for id in &ids {
+            assert_eq!(id.len(), 32, "{id}");
+            assert!(
+                id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+                "{id}"
+            );
+        }
+        // Later IDs sort after earlier ones, so new rows land together in the indexes.
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "IDs are not ascending");
+    }
+
+    #[test]
     fn time_round_trip() {
         let us = parse_time("2021-01-08T16:52:07Z").unwrap();
         assert_eq!(format_time(us), "2021-01-08T16:52:07Z");

@@ -189,14 +189,17 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> StoreResult<JoinHandl
 /// [`CHECKPOINT_EVERY`], without blocking readers or the writer (`PASSIVE`). A failed
 /// checkpoint is retried after the next commit; the WAL keeps every page meanwhile.
 fn checkpoint_loop(c: &Connection, commits: &mpsc::Receiver<()>) {
-    while commits.recv().is_ok() {
-        let started = std::time::Instant::now();
+    let checkpoint = || {
         if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
             tracing::warn!(error = %e, "SQLite checkpoint failed; retried after the next write");
         }
+    };
+    while commits.recv().is_ok() {
+        let started = std::time::Instant::now();
+        checkpoint();
         std::thread::sleep(CHECKPOINT_EVERY.saturating_sub(started.elapsed()));
     }
-    let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+    checkpoint();
 }
 
 fn writer_stopped() -> StoreError {
