@@ -299,33 +299,21 @@ async fn run(cli: Cli) -> CliResult {
     }
 }
 
-/// Log lines go to stderr from a writer thread, many lines per write: writing each line
-/// from the request's own thread cost a system call per request (docs/benchmarks.md). No
-/// line is dropped: when the writer falls 64k lines behind, requests wait for it. The
-/// returned guard writes what is queued when it is dropped, at exit.
-fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("OPENICE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("openice-log")
-        .finish(std::io::BufWriter::with_capacity(
-            64 << 10,
-            std::io::stderr(),
-        ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer)
+        .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
-    guard
 }
 
 async fn serve(args: ServeArgs) -> CliResult {
-    let _log = init_logging(args.log_format);
+    init_logging(args.log_format);
     let store = open(&args.store).await?;
     ensure_default_account(store.as_ref(), &args.store.data_dir).await?;
     tracing::info!(region = %args.region, "store ready");
