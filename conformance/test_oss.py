@@ -190,6 +190,59 @@ def test_multipart_out_of_order_list_and_abort(bucket):
     assert err.value.code == "EntityTooSmall"
 
 
+def test_multipart_parts_in_place_apart_and_replaced(server, bucket):
+    """Parts as long as the upload's first full part are written in place, others (another
+    length, a re-upload) kept apart: every mix makes the same object, a re-uploaded part
+    replaces the earlier one, and parts left out of the list stay out of the object."""
+    p = 100 * KiB
+
+    def upload(key, sends):
+        upload_id = bucket.init_multipart_upload(key).upload_id
+        etags = {}
+        for n, data in sends:
+            etags[n] = bucket.upload_part(key, upload_id, n, data).etag
+            assert etags[n] == etag_of(data)
+        return upload_id, etags
+
+    def complete(key, upload_id, etags, numbers, expected):
+        done = bucket.complete_multipart_upload(
+            key, upload_id, [oss2.models.PartInfo(n, etags[n]) for n in numbers])
+        assert done.etag == hashlib.md5(b"".join(
+            hashlib.md5(expected[n]).digest() for n in numbers)).hexdigest().upper() + f"-{len(numbers)}"
+        got = bucket.get_object(key).read()
+        assert len(got) == sum(len(expected[n]) for n in numbers)
+        assert got == b"".join(expected[n] for n in numbers)
+        assert bucket.head_object(key).content_length == len(got)
+        with pytest.raises(oss2.exceptions.NoSuchUpload):
+            bucket.list_parts(key, upload_id)
+
+    # 1 and 2 in place, 3 sent twice (the second kept apart), a short last part 4.
+    parts = {1: body(p, seed=1), 2: body(p, seed=2), 3: body(p, seed=33), 4: body(777, seed=4)}
+    upload_id, etags = upload("mp/in-place.bin", [
+        (2, parts[2]), (1, parts[1]), (3, body(p, seed=3)), (3, parts[3]), (4, parts[4])])
+    listed = bucket.list_parts("mp/in-place.bin", upload_id).parts
+    assert [(x.part_number, x.size, x.etag) for x in listed] == [
+        (n, len(parts[n]), etag_of(parts[n])) for n in (1, 2, 3, 4)]
+    state = server.data_dir / "oss" / "uploads" / upload_id
+    kept_apart = sorted(f.name.split(".")[0] for f in state.iterdir() if f.name[0].isdigit()
+                        and "@" not in f.name and not f.name.endswith(".claim"))
+    assert kept_apart == ["3", "4"], sorted(f.name for f in state.iterdir())
+    assembled = (state / "data").stat().st_ino
+    complete("mp/in-place.bin", upload_id, etags, [1, 2, 3, 4], parts)
+    # The object is the file the parts were written into: no second copy of the bytes.
+    assert server.object_path(bucket.bucket_name, "mp/in-place.bin").stat().st_ino == assembled
+
+    # A part of another length in the middle, and a part in place past the listed ones.
+    parts = {1: body(p, seed=5), 2: body(p + 7, seed=6), 3: body(p, seed=7), 4: body(p, seed=8)}
+    upload_id, etags = upload("mp/uneven.bin", sorted(parts.items()))
+    complete("mp/uneven.bin", upload_id, etags, [1, 2, 3], parts)
+
+    # Listing fewer parts than were sent, all of one length.
+    parts = {n: body(p, seed=10 + n) for n in (1, 2, 3)}
+    upload_id, etags = upload("mp/fewer.bin", sorted(parts.items()))
+    complete("mp/fewer.bin", upload_id, etags, [1, 2], parts)
+
+
 def test_resumable_upload_small(bucket, tmp_path):
     src = tmp_path / "three-parts.bin"
     data = body(300 * KiB)

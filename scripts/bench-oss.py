@@ -60,13 +60,15 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-crc", action="store_true", help="oss2 enable_crc=False")
     ap.add_argument("--dir", default=os.path.join(ROOT, "target"), help="where the temporary files go")
+    ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "openice"),
+                    help="the openice binary to measure (e.g. an older build, for before/after)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="bench-oss-", dir=args.dir)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENICE_")}
     env.update(OPENICE_ACCESS_KEY_ID=KEY_ID, OPENICE_ACCESS_KEY_SECRET=SECRET, OPENICE_LOG="warn")
     server = subprocess.Popen(
-        [os.path.join(ROOT, "target", "release", "openice"), "serve", "--listen", f"127.0.0.1:{port}",
+        [args.bin, "serve", "--listen", f"127.0.0.1:{port}",
          "--data-dir", os.path.join(work, "data")], env=env)
     try:
         for _ in range(300):

@@ -5,7 +5,7 @@
 //! Bodies stream to disk; answers are OSS's XML and `<Error>` documents.
 //!
 //! `request` classifies and parses, `auth` authenticates, then `execute` hands the typed
-//! operation to `object`, `bucket` or `multipart`; `objects` is the on-disk layout.
+//! operation to `object`, `bucket` or `multipart`; `objects` and `uploads` are the on-disk layout.
 
 mod auth;
 mod bucket;
@@ -16,6 +16,7 @@ mod object;
 mod objects;
 mod request;
 pub mod sign;
+mod uploads;
 mod xml;
 
 pub use request::is_oss;

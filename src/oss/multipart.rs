@@ -6,8 +6,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::error::{OssCode, OssError};
-use super::objects::{Objects, Upload};
+use super::objects::Objects;
 use super::request::OssRequest;
+use super::uploads::Upload;
 use super::xml::{self, escape, read_small_body, xml_time};
 use super::{empty, object_written, set, xml_response};
 use crate::actions::Ctx;
@@ -39,8 +40,18 @@ pub(super) async fn upload_part(
     body: Body,
 ) -> Result<Response, OssError> {
     objects.upload(upload_id, req.bucket(), req.key()).await?;
-    let received = objects.receive(body, req.header("content-md5")).await?;
-    let etag = objects.put_part(upload_id, part_number, received).await?;
+    let declared = req
+        .header("content-length")
+        .and_then(|n| n.trim().parse().ok());
+    let etag = objects
+        .receive_part(
+            upload_id,
+            part_number,
+            declared,
+            body,
+            req.header("content-md5"),
+        )
+        .await?;
     let mut r = empty(StatusCode::OK);
     set(&mut r, "etag", &etag);
     Ok(r)

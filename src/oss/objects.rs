@@ -4,11 +4,11 @@
 //! - `meta/<bucket>/<key>`: a JSON sidecar (ETag, Content-Type, `x-oss-meta-*`, object type,
 //!   size); files put by other means get one computed on first use;
 //! - `tmp/`: bodies being received, renamed into place only when complete and fsynced;
-//! - `uploads/<UploadId>/`: multipart uploads (`upload.json` plus one `<n>.<MD5HEX>` file
-//!   per part), so an upload survives a restart between parts.
+//! - `uploads/<UploadId>/`: multipart uploads (see `uploads`), kept across restarts.
 
 use std::io::{self, IoSlice, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use futures_util::StreamExt;
@@ -20,11 +20,10 @@ use tokio::io::AsyncWriteExt;
 use super::error::{OssCode, OssError};
 use crate::media::storage::ObjectStorage;
 
-/// Parts but the last must be at least this big (both SDKs' minimum).
-const MIN_PART_SIZE: u64 = 100 * 1024;
-const MAX_PART_NUMBER: u32 = 10_000;
-/// Bodies are written in batches of about this many bytes (see [`Objects::receive`]).
+/// Bodies are written in batches of about this many bytes (see [`stream_into`])...
 const BATCH: usize = 1 << 20;
+/// ... and up to this many batches of a body wait to be hashed and written.
+const DEPTH: usize = 3;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ObjectMeta {
@@ -38,21 +37,6 @@ pub struct ObjectMeta {
     pub user_meta: Vec<(String, String)>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Upload {
-    pub bucket: String,
-    pub key: String,
-    pub content_type: String,
-    pub user_meta: Vec<(String, String)>,
-}
-
-pub struct Part {
-    pub number: u32,
-    pub etag: String,
-    pub size: u64,
-    pub modified: OffsetDateTime,
-}
-
 /// A listed object.
 pub struct Entry {
     pub key: String,
@@ -62,48 +46,35 @@ pub struct Entry {
 
 /// A body received into a temporary file.
 pub struct Received {
-    path: PathBuf,
+    pub(super) path: PathBuf,
     pub size: u64,
     pub md5: [u8; 16],
 }
 
-/// A body being written: its file, MD5 and size so far.
-struct Sink {
-    file: std::fs::File,
-    hasher: Md5,
-    size: u64,
-}
-
-impl Sink {
-    /// Hashes and writes `chunks` (one `writev` per call, more only for short writes).
-    fn write(&mut self, chunks: &[Bytes]) -> io::Result<()> {
-        for c in chunks {
-            self.hasher.update(c);
-            self.size += c.len() as u64;
+/// Writes all of `chunks` with `writev` (one call unless the kernel takes less).
+fn write_chunks(file: &mut std::fs::File, chunks: &[Bytes]) -> io::Result<()> {
+    let mut slices: Vec<IoSlice> = chunks.iter().map(|c| IoSlice::new(c)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        let n = file.write_vectored(rest)?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
         }
-        let mut slices: Vec<IoSlice> = chunks.iter().map(|c| IoSlice::new(c)).collect();
-        let mut rest = &mut slices[..];
-        while !rest.is_empty() {
-            let n = self.file.write_vectored(rest)?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            IoSlice::advance_slices(&mut rest, n);
-        }
-        Ok(())
+        IoSlice::advance_slices(&mut rest, n);
     }
+    Ok(())
 }
 
 pub struct Objects<'a> {
-    storage: &'a ObjectStorage,
-    oss_dir: PathBuf,
+    pub(super) storage: &'a ObjectStorage,
+    pub(super) oss_dir: PathBuf,
 }
 
 pub fn quoted_hex(md5: &[u8]) -> String {
     format!("\"{}\"", hex::encode_upper(md5))
 }
 
-fn modified(meta: &std::fs::Metadata) -> OffsetDateTime {
+pub(super) fn modified(meta: &std::fs::Metadata) -> OffsetDateTime {
     meta.modified()
         .map(OffsetDateTime::from)
         .unwrap_or_else(|_| OffsetDateTime::now_utc())
@@ -121,79 +92,29 @@ impl<'a> Objects<'a> {
         self.oss_dir.join("meta").join(bucket).join(key)
     }
 
-    fn upload_dir(&self, upload_id: &str) -> PathBuf {
-        self.oss_dir.join("uploads").join(upload_id)
+    /// A fresh path under `oss/tmp/` for a body on its way to becoming an object.
+    pub(super) async fn temp_path(&self) -> io::Result<PathBuf> {
+        let dir = self.oss_dir.join("tmp");
+        tokio::fs::create_dir_all(&dir).await?;
+        Ok(dir.join(uuid::Uuid::new_v4().simple().to_string()))
     }
 
-    /// Streams `body` into a temporary file, fsynced once at the end; checks `Content-MD5`.
-    /// Chunks are gathered (not copied) into batches of [`BATCH`] bytes; each batch is hashed
-    /// and written with one `writev` off the runtime while the next one arrives, so a body
-    /// costs one blocking hop per MiB instead of one per chunk, and at most two batches of
-    /// memory.
+    /// Streams `body` into a temporary file (see [`stream_into`]); checks `Content-MD5`.
     pub async fn receive(
         &self,
         body: Body,
         content_md5: Option<&str>,
     ) -> Result<Received, OssError> {
-        let dir = self.oss_dir.join("tmp");
-        tokio::fs::create_dir_all(&dir).await?;
-        let path = dir.join(uuid::Uuid::new_v4().simple().to_string());
+        let path = self.temp_path().await?;
         let received = async {
-            // Always the one write in progress (first: creating the file); awaited before
-            // the next is started, so writes stay in order and overlap with receiving.
             let target = path.clone();
-            let mut writing = tokio::task::spawn_blocking(move || {
-                io::Result::Ok(Sink {
-                    file: std::fs::File::create(target)?,
-                    hasher: Md5::new(),
-                    size: 0,
-                })
-            });
-            let mut batch: Vec<Bytes> = Vec::new();
-            let mut batched = 0;
-            let mut stream = body.into_data_stream();
-            loop {
-                let chunk = stream.next().await.transpose().map_err(|e| {
-                    OssError::with_message(
-                        OssCode::InvalidArgument,
-                        format!("The request body could not be read: {e}"),
-                    )
-                })?;
-                let last = chunk.is_none();
-                if let Some(chunk) = chunk {
-                    batched += chunk.len();
-                    batch.push(chunk);
-                }
-                if batched >= BATCH || last {
-                    let mut sink = writing.await.map_err(OssError::internal)??;
-                    let full = std::mem::take(&mut batch);
-                    batched = 0;
-                    writing = tokio::task::spawn_blocking(move || {
-                        sink.write(&full)?;
-                        if last {
-                            sink.file.sync_all()?;
-                        }
-                        io::Result::Ok(sink)
-                    });
-                }
-                if last {
-                    break;
-                }
-            }
-            let sink = writing.await.map_err(OssError::internal)??;
-            let md5: [u8; 16] = sink.hasher.finalize().into();
-            if let Some(sent) = content_md5 {
-                use base64::Engine;
-                let sent = base64::engine::general_purpose::STANDARD
-                    .decode(sent.trim())
-                    .map_err(|_| OssError::new(OssCode::InvalidDigest))?;
-                if sent != md5 {
-                    return Err(OssError::new(OssCode::InvalidDigest));
-                }
-            }
+            let file = tokio::task::spawn_blocking(move || std::fs::File::create(target))
+                .await
+                .map_err(OssError::internal)??;
+            let (size, md5) = stream_into(file, None, body, content_md5).await?;
             Ok(Received {
                 path: path.clone(),
-                size: sink.size,
+                size,
                 md5,
             })
         }
@@ -319,9 +240,7 @@ impl<'a> Objects<'a> {
 
     /// Copies an object to a new temp file to be committed under another key.
     pub async fn copy_to_temp(&self, src: &Path) -> Result<Received, OssError> {
-        let dir = self.oss_dir.join("tmp");
-        tokio::fs::create_dir_all(&dir).await?;
-        let path = dir.join(uuid::Uuid::new_v4().simple().to_string());
+        let path = self.temp_path().await?;
         let size = tokio::fs::copy(src, &path).await?;
         tokio::fs::File::open(&path).await?.sync_all().await?;
         Ok(Received {
@@ -344,170 +263,99 @@ impl<'a> Objects<'a> {
         .map_err(OssError::internal)?
         .map_err(OssError::from)
     }
+}
 
-    pub async fn initiate(&self, upload: &Upload) -> Result<String, OssError> {
-        let id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
-        let dir = self.upload_dir(&id);
-        tokio::fs::create_dir_all(&dir).await?;
-        write_atomic(
-            &dir.join("upload.json"),
-            &serde_json::to_vec(upload).map_err(OssError::internal)?,
+/// Streams `body` into `file` from its current position, fsynced once at the end, and returns
+/// the body's size and MD5, checked against `Content-MD5` when sent. With `exact`, the body
+/// must be exactly that long and nothing past it is written (a multipart region).
+///
+/// Chunks are gathered (not copied) into batches of [`BATCH`] bytes, and each batch goes to
+/// two blocking threads at once: one hashes, one writes with `writev`. MD5 (~750 MiB/s on
+/// one core) is the costliest step, so it must not wait for the disk, nor the disk for it;
+/// up to [`DEPTH`] batches queue for each, so neither stalls the socket while the other
+/// catches up. At most `DEPTH + 1` batches per body are held in memory.
+pub(super) async fn stream_into(
+    mut file: std::fs::File,
+    exact: Option<u64>,
+    body: Body,
+    content_md5: Option<&str>,
+) -> Result<(u64, [u8; 16]), OssError> {
+    use tokio::sync::mpsc;
+    let wrong_length = || {
+        OssError::with_message(
+            OssCode::InvalidArgument,
+            "The request body's length differs from its Content-Length.",
         )
-        .await?;
-        Ok(id)
-    }
-
-    /// The upload by ID, only for the bucket and key it was started for.
-    pub async fn upload(&self, id: &str, bucket: &str, key: &str) -> Result<Upload, OssError> {
-        let missing = || OssError::new(OssCode::NoSuchUpload).with("UploadId", id);
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(missing());
+    };
+    let (to_hash, mut hash_queue) = mpsc::channel::<Arc<[Bytes]>>(DEPTH);
+    let (to_write, mut write_queue) = mpsc::channel::<Arc<[Bytes]>>(DEPTH);
+    let hashing = tokio::task::spawn_blocking(move || {
+        let mut hasher = Md5::new();
+        while let Some(batch) = hash_queue.blocking_recv() {
+            batch.iter().for_each(|c| hasher.update(c));
         }
-        let raw = tokio::fs::read(self.upload_dir(id).join("upload.json"))
-            .await
-            .map_err(|_| missing())?;
-        let upload: Upload = serde_json::from_slice(&raw).map_err(OssError::internal)?;
-        if upload.bucket != bucket || upload.key != key {
-            return Err(missing());
+        <[u8; 16]>::from(hasher.finalize())
+    });
+    let writing = tokio::task::spawn_blocking(move || {
+        while let Some(batch) = write_queue.blocking_recv() {
+            write_chunks(&mut file, &batch)?;
         }
-        Ok(upload)
-    }
-
-    /// Stores a part as `<n>.<MD5HEX>` (one rename), replacing an earlier upload of `n`.
-    pub async fn put_part(
-        &self,
-        id: &str,
-        number: u32,
-        received: Received,
-    ) -> Result<String, OssError> {
-        if !(1..=MAX_PART_NUMBER).contains(&number) {
-            self.discard(received).await;
-            return Err(OssError::with_message(
-                OssCode::InvalidArgument,
-                "Part number must be an integer between 1 and 10000, inclusive.",
-            ));
-        }
-        let dir = self.upload_dir(id);
-        let hex = hex::encode_upper(received.md5);
-        let name = format!("{number}.{hex}");
-        tokio::fs::rename(&received.path, dir.join(&name)).await?;
-        for part in self.parts(id).await? {
-            let old = format!("{}.{}", part.number, part.etag.trim_matches('"'));
-            if part.number == number && old != name {
-                let _ = tokio::fs::remove_file(dir.join(old)).await;
+        file.sync_all()
+    });
+    let received = async {
+        let mut batch: Vec<Bytes> = Vec::new();
+        let mut batched = 0;
+        let mut size = 0u64;
+        let mut stream = body.into_data_stream();
+        loop {
+            let chunk = stream.next().await.transpose().map_err(|e| {
+                OssError::with_message(
+                    OssCode::InvalidArgument,
+                    format!("The request body could not be read: {e}"),
+                )
+            })?;
+            let last = chunk.is_none();
+            if let Some(chunk) = chunk {
+                batched += chunk.len();
+                batch.push(chunk);
+            }
+            if exact.is_some_and(|n| size + batched as u64 > n) {
+                return Err(wrong_length());
+            }
+            if batched >= BATCH || (last && batched > 0) {
+                size += batched as u64;
+                batched = 0;
+                let full: Arc<[Bytes]> = std::mem::take(&mut batch).into();
+                // A queue closes only when its thread stopped on an error, reported below.
+                if to_hash.send(full.clone()).await.is_err() || to_write.send(full).await.is_err() {
+                    break;
+                }
+            }
+            if last {
+                break;
             }
         }
-        Ok(format!("\"{hex}\""))
+        Ok(size)
     }
-
-    pub async fn parts(&self, id: &str) -> Result<Vec<Part>, OssError> {
-        let mut out = Vec::new();
-        let mut dir = tokio::fs::read_dir(self.upload_dir(id)).await?;
-        while let Some(entry) = dir.next_entry().await? {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some((n, hex)) = name.split_once('.') else {
-                continue;
-            };
-            let (Ok(number), true) = (n.parse::<u32>(), hex.len() == 32) else {
-                continue;
-            };
-            let meta = entry.metadata().await?;
-            out.push(Part {
-                number,
-                etag: format!("\"{hex}\""),
-                size: meta.len(),
-                modified: modified(&meta),
-            });
-        }
-        out.sort_by_key(|p| p.number);
-        Ok(out)
+    .await;
+    drop((to_hash, to_write));
+    let written = writing.await.map_err(OssError::internal)?;
+    let md5 = hashing.await.map_err(OssError::internal)?;
+    let size = received?;
+    written?;
+    if exact.is_some_and(|n| size != n) {
+        return Err(wrong_length());
     }
-
-    /// Joins the listed parts into the object; returns its multipart ETag.
-    pub async fn complete(
-        &self,
-        id: &str,
-        upload: &Upload,
-        listed: &[(u32, String)],
-    ) -> Result<String, OssError> {
-        if listed.is_empty() {
-            return Err(OssError::new(OssCode::MalformedXML));
-        }
-        if listed.windows(2).any(|w| w[0].0 >= w[1].0) {
-            return Err(OssError::new(OssCode::InvalidPartOrder));
-        }
-        let stored = self.parts(id).await?;
-        let mut files = Vec::with_capacity(listed.len());
-        let mut digests = Md5::new();
-        for (i, (number, etag)) in listed.iter().enumerate() {
-            let want = etag.trim().trim_matches('"').to_ascii_uppercase();
-            let part = stored
-                .iter()
-                .find(|p| p.number == *number && p.etag.trim_matches('"') == want)
-                .ok_or_else(|| {
-                    OssError::new(OssCode::InvalidPart).with("PartNumber", number.to_string())
-                })?;
-            if i + 1 < listed.len() && part.size < MIN_PART_SIZE {
-                return Err(
-                    OssError::new(OssCode::EntityTooSmall).with("PartNumber", number.to_string())
-                );
-            }
-            digests.update(hex::decode(&want).map_err(OssError::internal)?);
-            files.push(self.upload_dir(id).join(format!("{number}.{want}")));
-        }
-        let tmp_dir = self.oss_dir.join("tmp");
-        tokio::fs::create_dir_all(&tmp_dir).await?;
-        let path = tmp_dir.join(uuid::Uuid::new_v4().simple().to_string());
-        // std::io::copy between files uses copy_file_range on Linux (no bytes through us).
-        let target = path.clone();
-        let joined = tokio::task::spawn_blocking(move || {
-            let mut out = std::fs::File::create(&target)?;
-            let mut size = 0;
-            for f in &files {
-                size += std::io::copy(&mut std::fs::File::open(f)?, &mut out)?;
-            }
-            out.sync_all()?;
-            Ok::<_, io::Error>(size)
-        })
-        .await
-        .map_err(io::Error::other)
-        .and_then(|r| r);
-        let size = match joined {
-            Ok(size) => size,
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&path).await;
-                return Err(e.into());
-            }
-        };
-        let etag = format!(
-            "\"{}-{}\"",
-            hex::encode_upper(digests.finalize()),
-            listed.len()
-        );
-        let meta = ObjectMeta {
-            etag: etag.clone(),
-            content_type: upload.content_type.clone(),
-            size,
-            object_type: "Multipart".into(),
-            user_meta: upload.user_meta.clone(),
-        };
-        let received = Received {
-            path,
-            size,
-            md5: [0; 16],
-        };
-        self.commit(received, &upload.bucket, &upload.key, &meta)
-            .await?;
-        self.abort(id).await?;
-        Ok(etag)
-    }
-
-    pub async fn abort(&self, id: &str) -> Result<(), OssError> {
-        match tokio::fs::remove_dir_all(self.upload_dir(id)).await {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),
-            _ => Ok(()),
+    if let Some(sent) = content_md5 {
+        use base64::Engine;
+        let sent = base64::engine::general_purpose::STANDARD
+            .decode(sent.trim())
+            .map_err(|_| OssError::new(OssCode::InvalidDigest))?;
+        if sent != md5 {
+            return Err(OssError::new(OssCode::InvalidDigest));
         }
     }
+    Ok((size, md5))
 }
 
 fn walk(dir: &Path, prefix: &str, out: &mut Vec<Entry>) -> io::Result<()> {
@@ -554,7 +402,7 @@ async fn create_parent(path: &Path) -> io::Result<()> {
 }
 
 /// Temp file beside `path`, fsynced, renamed over it.
-async fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(super) async fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     create_parent(path).await?;
     let tmp = path.with_file_name(format!(".openice-meta-{}", uuid::Uuid::new_v4().simple()));
     let written = async {
