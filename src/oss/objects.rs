@@ -6,7 +6,7 @@
 //! - `tmp/`: bodies being received, renamed into place only when complete and fsynced;
 //! - `uploads/<UploadId>/`: multipart uploads (see `uploads`), kept across restarts.
 
-use std::io::{self, IoSlice, Write};
+use std::io::{self, IoSlice, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -51,8 +51,9 @@ pub struct Received {
     pub md5: [u8; 16],
 }
 
-/// Writes all of `chunks` with `writev` (one call unless the kernel takes less).
-fn write_chunks(file: &mut std::fs::File, chunks: &[Bytes]) -> io::Result<()> {
+/// Writes all of `chunks` with `writev` (one call unless the kernel takes less); returns how
+/// many bytes that was.
+fn write_chunks(file: &mut std::fs::File, chunks: &[Bytes]) -> io::Result<u64> {
     let mut slices: Vec<IoSlice> = chunks.iter().map(|c| IoSlice::new(c)).collect();
     let mut rest = &mut slices[..];
     while !rest.is_empty() {
@@ -62,7 +63,7 @@ fn write_chunks(file: &mut std::fs::File, chunks: &[Bytes]) -> io::Result<()> {
         }
         IoSlice::advance_slices(&mut rest, n);
     }
-    Ok(())
+    Ok(chunks.iter().map(|c| c.len() as u64).sum())
 }
 
 pub struct Objects<'a> {
@@ -297,8 +298,16 @@ pub(super) async fn stream_into(
         <[u8; 16]>::from(hasher.finalize())
     });
     let writing = tokio::task::spawn_blocking(move || {
+        let mut at = file.stream_position()?;
         while let Some(batch) = write_queue.blocking_recv() {
-            write_chunks(&mut file, &batch)?;
+            let len = write_chunks(&mut file, &batch)?;
+            // Start writing the batch to disk now, while the rest arrives; else the closing
+            // fsync finds the whole body still in memory and the client waits for all of it
+            // (~2.5 s per GiB on a 400 MiB/s disk). DONTNEED starts writeback of dirty pages
+            // and drops none of them; failing, it is only a hint.
+            let advice = rustix::fs::Advice::DontNeed;
+            let _ = rustix::fs::fadvise(&file, at, std::num::NonZeroU64::new(len), advice);
+            at += len;
         }
         file.sync_all()
     });
