@@ -67,23 +67,33 @@ def etag_of(data: bytes) -> str:
     return hashlib.md5(data).hexdigest().upper()
 
 
+def crc_of(data: bytes) -> int:
+    """x-oss-hash-crc64ecma as oss2 computes it (crcmod)."""
+    crc = oss2.utils.Crc64()
+    crc.update(data)
+    return crc.crc
+
+
 def test_put_get_head_list_delete(server, bucket):
     key = "sv/demo/video 1.mp4"
     data = body(12345)
     put = bucket.put_object(key, data, headers={"Content-Type": "video/mp4", "x-oss-meta-origin": "camera 1"})
     assert put.status == 200
     assert put.etag == etag_of(data)
+    assert put.crc == crc_of(data), "PutObject answers the body's CRC-64 (oss2 checks it)"
     assert len(put.request_id) == 24
     # Stored where the rest of openice finds media.
     assert server.object_path(bucket.bucket_name, key).read_bytes() == data
 
     got = bucket.get_object(key)
     assert got.read() == data
+    assert got.server_crc == crc_of(data)
     assert got.content_type == "video/mp4"
     assert got.etag == etag_of(data)
 
     head = bucket.head_object(key)
     assert head.content_length == len(data)
+    assert int(head.headers["x-oss-hash-crc64ecma"]) == crc_of(data)
     assert head.headers["x-oss-meta-origin"] == "camera 1"
     assert head.object_type == "Normal"
     assert head.last_modified > 0
@@ -142,6 +152,7 @@ def test_copy_and_delete_multiple(bucket):
     bucket.put_object("src/x.mp4", b"copy me", headers={"x-oss-meta-k": "v"})
     copied = bucket.copy_object(bucket.bucket_name, "src/x.mp4", "dst/y.mp4")
     assert copied.etag == etag_of(b"copy me")
+    assert copied.crc == crc_of(b"copy me")
     assert bucket.get_object("dst/y.mp4").read() == b"copy me"
     assert bucket.head_object("dst/y.mp4").headers["x-oss-meta-k"] == "v"
     result = bucket.batch_delete_objects(["src/x.mp4", "dst/y.mp4", "never/was.txt"])
@@ -200,8 +211,10 @@ def test_multipart_parts_in_place_apart_and_replaced(server, bucket):
         upload_id = bucket.init_multipart_upload(key).upload_id
         etags = {}
         for n, data in sends:
-            etags[n] = bucket.upload_part(key, upload_id, n, data).etag
+            sent = bucket.upload_part(key, upload_id, n, data)
+            etags[n] = sent.etag
             assert etags[n] == etag_of(data)
+            assert sent.crc == crc_of(data)
         return upload_id, etags
 
     def complete(key, upload_id, etags, numbers, expected):
@@ -209,6 +222,7 @@ def test_multipart_parts_in_place_apart_and_replaced(server, bucket):
             key, upload_id, [oss2.models.PartInfo(n, etags[n]) for n in numbers])
         assert done.etag == hashlib.md5(b"".join(
             hashlib.md5(expected[n]).digest() for n in numbers)).hexdigest().upper() + f"-{len(numbers)}"
+        assert done.crc == crc_of(b"".join(expected[n] for n in numbers)), "combined from the parts'"
         got = bucket.get_object(key).read()
         assert len(got) == sum(len(expected[n]) for n in numbers)
         assert got == b"".join(expected[n] for n in numbers)

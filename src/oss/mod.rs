@@ -9,6 +9,7 @@
 
 mod auth;
 mod bucket;
+mod crc64;
 pub mod error;
 pub mod metrics;
 mod multipart;
@@ -160,11 +161,12 @@ pub async fn put_object(ctx: &Ctx, bucket: &str, key: &str, body: Body) -> Resul
     let objects = Objects::new(&ctx.storage);
     let received = objects.receive(body, None).await?;
     let meta = ObjectMeta {
-        etag: quoted_hex(&received.md5),
+        etag: quoted_hex(&received.digests.md5),
         content_type: content_type_for(key),
         size: received.size,
         object_type: "Normal".into(),
         user_meta: Vec::new(),
+        crc64: Some(received.digests.crc64),
     };
     objects.commit(received, bucket, key, &meta).await?;
     // The job, not the object, reports this upload (UploadByURLComplete).
@@ -239,5 +241,12 @@ fn empty(status: StatusCode) -> Response {
 fn set(r: &mut Response, name: &'static str, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         r.headers_mut().insert(name, v);
+    }
+}
+
+/// `x-oss-hash-crc64ecma`, when the CRC is known: the SDKs check it when it is sent.
+fn set_crc64(r: &mut Response, crc64: Option<u64>) {
+    if let Some(crc) = crc64 {
+        set(r, "x-oss-hash-crc64ecma", &crc.to_string());
     }
 }

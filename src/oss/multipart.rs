@@ -10,7 +10,7 @@ use super::objects::Objects;
 use super::request::OssRequest;
 use super::uploads::Upload;
 use super::xml::{self, escape, read_small_body, xml_time};
-use super::{empty, object_written, set, xml_response};
+use super::{empty, object_written, set, set_crc64, xml_response};
 use crate::actions::Ctx;
 
 pub(super) async fn initiate(
@@ -43,7 +43,7 @@ pub(super) async fn upload_part(
     let declared = req
         .header("content-length")
         .and_then(|n| n.trim().parse().ok());
-    let etag = objects
+    let (etag, crc64) = objects
         .receive_part(
             upload_id,
             part_number,
@@ -54,6 +54,7 @@ pub(super) async fn upload_part(
         .await?;
     let mut r = empty(StatusCode::OK);
     set(&mut r, "etag", &etag);
+    set_crc64(&mut r, Some(crc64));
     Ok(r)
 }
 
@@ -75,7 +76,7 @@ pub(super) async fn complete(
             _ => return Err(OssError::new(OssCode::MalformedXML)),
         }
     }
-    let etag = objects.complete(upload_id, &upload, &listed).await?;
+    let (etag, crc64) = objects.complete(upload_id, &upload, &listed).await?;
     object_written(ctx, bucket, key).await?;
     let mut r = xml_response(format!(
         "<CompleteMultipartUploadResult><Location>http://{bucket}.oss-{}.aliyuncs.com/{}</Location>\
@@ -86,6 +87,7 @@ pub(super) async fn complete(
         escape(&etag)
     ));
     set(&mut r, "etag", &etag);
+    set_crc64(&mut r, crc64);
     Ok(r)
 }
 
@@ -132,10 +134,13 @@ pub(super) async fn list_parts(
     );
     for p in page {
         out.push_str(&format!(
-            "<Part><PartNumber>{}</PartNumber><LastModified>{}</LastModified><ETag>{}</ETag><Size>{}</Size></Part>",
+            "<Part><PartNumber>{}</PartNumber><LastModified>{}</LastModified><ETag>{}</ETag>{}<Size>{}</Size></Part>",
             p.number,
             xml_time(p.modified),
             escape(&p.etag),
+            p.crc64
+                .map(|c| format!("<HashCrc64ecma>{c}</HashCrc64ecma>"))
+                .unwrap_or_default(),
             p.size
         ));
     }

@@ -11,7 +11,7 @@ use super::error::{OssCode, OssError};
 use super::objects::{ObjectMeta, Objects, quoted_hex};
 use super::request::OssRequest;
 use super::xml::{escape, http_date, xml_time};
-use super::{empty, object_written, set, xml_response};
+use super::{empty, object_written, set, set_crc64, xml_response};
 use crate::actions::Ctx;
 
 pub(super) async fn put(
@@ -28,16 +28,18 @@ pub(super) async fn put(
     }
     let received = objects.receive(body, req.header("content-md5")).await?;
     let meta = ObjectMeta {
-        etag: quoted_hex(&received.md5),
+        etag: quoted_hex(&received.digests.md5),
         content_type: req.content_type(),
         size: received.size,
         object_type: "Normal".into(),
         user_meta: req.user_meta(),
+        crc64: Some(received.digests.crc64),
     };
     objects.commit(received, bucket, key, &meta).await?;
     object_written(ctx, bucket, key).await?;
     let mut r = empty(StatusCode::OK);
     set(&mut r, "etag", &meta.etag);
+    set_crc64(&mut r, meta.crc64);
     Ok(r)
 }
 
@@ -57,7 +59,8 @@ pub(super) async fn copy(
         .header("x-oss-metadata-directive")
         .is_some_and(|d| d.eq_ignore_ascii_case("REPLACE"));
     let meta = ObjectMeta {
-        etag: quoted_hex(&received.md5),
+        etag: quoted_hex(&received.digests.md5),
+        crc64: Some(received.digests.crc64),
         size: received.size,
         object_type: "Normal".into(),
         content_type: if replace {
@@ -79,6 +82,7 @@ pub(super) async fn copy(
         xml_time(OffsetDateTime::now_utc())
     ));
     set(&mut r, "etag", &meta.etag);
+    set_crc64(&mut r, meta.crc64);
     Ok(r)
 }
 
@@ -102,6 +106,7 @@ pub(super) async fn delete(objects: &Objects<'_>, req: &OssRequest) -> Result<Re
 
 fn object_headers(r: &mut Response, meta: &ObjectMeta, modified: OffsetDateTime, full: bool) {
     set(r, "etag", &meta.etag);
+    set_crc64(r, meta.crc64);
     set(r, "last-modified", &http_date(modified));
     if full {
         set(r, "content-type", &meta.content_type);

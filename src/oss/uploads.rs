@@ -3,14 +3,17 @@
 //! - `upload.json`: the bucket, key, Content-Type and `x-oss-meta-*` given at Initiate;
 //! - `data`: the object being assembled. A part as long as the upload's part size
 //!   (`part-size`, fixed by the first part long enough to be one) is written in place, at
-//!   `(n - 1) × part size`, and recorded by an empty marker `<n>.<MD5HEX>@<size>`. When the
+//!   `(n - 1) × part size`, and recorded by an empty marker `<n>.<MD5HEX>.<CRC64>@<size>`. When the
 //!   parts are 1…k of one size (what the SDKs send), CompleteMultipartUpload then copies in
 //!   only the parts that are not in place (usually the shorter last one) instead of writing
 //!   the whole object a second time;
 //! - `<n>.claim`: region n of `data` has been written to, or is being. A region is written at
 //!   most once, so a failed or repeated attempt can never overwrite a part recorded in place;
-//! - `<n>.<MD5HEX>`: a part kept as its own file: every part that cannot go in place (a
+//! - `<n>.<MD5HEX>.<CRC64>`: a part kept as its own file: every part that cannot go in place (a
 //!   retry, a part of another length, a body sent without Content-Length).
+//!
+//! (Parts stored before openice kept CRCs are named without `.<CRC64>`; an object completed
+//! from one has no CRC until its first read computes it.)
 //!
 //! In-place writers hold a shared `flock` on `data` while they write and Complete an
 //! exclusive one, so a part still being written never lands in a completed object; a `data`
@@ -26,8 +29,11 @@ use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::crc64;
 use super::error::{OssCode, OssError};
-use super::objects::{ObjectMeta, Objects, Received, modified, stream_into, write_atomic};
+use super::objects::{
+    Digests, ObjectMeta, Objects, Received, modified, quoted_hex, stream_into, write_atomic,
+};
 
 /// Parts but the last must be at least this big (both SDKs' minimum).
 const MIN_PART_SIZE: u64 = 100 * 1024;
@@ -48,6 +54,8 @@ pub struct Part {
     pub etag: String,
     pub size: u64,
     pub modified: OffsetDateTime,
+    /// CRC-64/XZ of its bytes.
+    pub crc64: Option<u64>,
     /// Its entry in the upload's folder.
     name: String,
     /// Where it starts in `data`, when it was written in place.
@@ -91,7 +99,8 @@ impl Objects<'_> {
     }
 
     /// Receives part `number` (`declared`: its Content-Length), in place when it can be, and
-    /// makes it replace an earlier upload of the same number; returns its quoted ETag.
+    /// makes it replace an earlier upload of the same number; returns its quoted ETag and
+    /// its CRC-64.
     pub async fn receive_part(
         &self,
         id: &str,
@@ -99,7 +108,7 @@ impl Objects<'_> {
         declared: Option<u64>,
         body: Body,
         content_md5: Option<&str>,
-    ) -> Result<String, OssError> {
+    ) -> Result<(String, u64), OssError> {
         if !(1..=MAX_PART_NUMBER).contains(&number) {
             return Err(OssError::with_message(
                 OssCode::InvalidArgument,
@@ -117,28 +126,29 @@ impl Objects<'_> {
             io::ErrorKind::NotFound => no_such_upload(id),
             _ => e.into(),
         })?;
-        let (hex, name) = match region {
+        let (digests, name) = match region {
             Some((data, len)) => {
-                let (size, md5) = stream_into(data, Some(len), body, content_md5).await?;
-                let hex = hex::encode_upper(md5);
-                let name = format!("{number}.{hex}@{size}");
+                let (size, digests) = stream_into(data, Some(len), body, content_md5).await?;
+                let hex = hex::encode_upper(digests.md5);
+                let name = format!("{number}.{hex}.{}@{size}", digests.crc64);
                 tokio::fs::write(dir.join(&name), b"")
                     .await
                     .map_err(|e| match e.kind() {
                         io::ErrorKind::NotFound => no_such_upload(id),
                         _ => e.into(),
                     })?;
-                (hex, name)
+                (digests, name)
             }
             None => {
                 let received = self.receive(body, content_md5).await?;
-                let hex = hex::encode_upper(received.md5);
-                let name = format!("{number}.{hex}");
+                let digests = received.digests;
+                let hex = hex::encode_upper(digests.md5);
+                let name = format!("{number}.{hex}.{}", digests.crc64);
                 if let Err(e) = tokio::fs::rename(&received.path, dir.join(&name)).await {
                     self.discard(received).await;
                     return Err(e.into());
                 }
-                (hex, name)
+                (digests, name)
             }
         };
         for part in self.parts(id).await? {
@@ -146,7 +156,7 @@ impl Objects<'_> {
                 let _ = tokio::fs::remove_file(dir.join(&part.name)).await;
             }
         }
-        Ok(format!("\"{hex}\""))
+        Ok((quoted_hex(&digests.md5), digests.crc64))
     }
 
     pub async fn parts(&self, id: &str) -> Result<Vec<Part>, OssError> {
@@ -157,13 +167,14 @@ impl Objects<'_> {
             .map_err(OssError::from)
     }
 
-    /// Joins the listed parts into the object; returns its multipart ETag.
+    /// Joins the listed parts into the object; returns its multipart ETag and CRC-64 (known
+    /// when every part's is).
     pub async fn complete(
         &self,
         id: &str,
         upload: &Upload,
         listed: &[(u32, String)],
-    ) -> Result<String, OssError> {
+    ) -> Result<(String, Option<u64>), OssError> {
         if listed.is_empty() {
             return Err(OssError::new(OssCode::MalformedXML));
         }
@@ -198,6 +209,9 @@ impl Objects<'_> {
             digests.update(hex::decode(&want).map_err(OssError::internal)?);
             chosen.push(part.clone());
         }
+        let crc64 = chosen.iter().try_fold(0, |crc, p| {
+            p.crc64.map(|part| crc64::combine(crc, part, p.size))
+        });
         let last = chosen.last().map_or(0, |p| p.number);
         // Regions past the last listed part are cut off the object: only when none of them
         // holds a part that a later Complete of this upload could still list.
@@ -229,17 +243,22 @@ impl Objects<'_> {
             size,
             object_type: "Multipart".into(),
             user_meta: upload.user_meta.clone(),
+            crc64,
         };
+        // Only its path and size are used: a multipart object's ETag is not its MD5.
         let received = Received {
             path,
             size,
-            md5: [0; 16],
+            digests: Digests {
+                md5: [0; 16],
+                crc64: 0,
+            },
         };
         self.commit(received, &upload.bucket, &upload.key, &meta)
             .await?;
         self.abort(id).await?;
         drop(lock);
-        Ok(etag)
+        Ok((etag, crc64))
     }
 
     pub async fn abort(&self, id: &str) -> Result<(), OssError> {
@@ -345,9 +364,16 @@ fn list_parts(dir: &Path) -> io::Result<Vec<Part>> {
         let Ok(number) = n.parse::<u32>() else {
             continue;
         };
-        let (hex, in_place) = match rest.split_once('@') {
-            Some((hex, size)) => (hex, Some(size)),
+        let (hashes, in_place) = match rest.split_once('@') {
+            Some((hashes, size)) => (hashes, Some(size)),
             None => (rest, None),
+        };
+        let (hex, crc64) = match hashes.split_once('.') {
+            Some((hex, crc)) => match crc.parse::<u64>() {
+                Ok(crc) => (hex, Some(crc)),
+                Err(_) => continue,
+            },
+            None => (hashes, None),
         };
         if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             continue;
@@ -363,6 +389,7 @@ fn list_parts(dir: &Path) -> io::Result<Vec<Part>> {
             etag: format!("\"{hex}\""),
             size,
             modified: modified(&meta),
+            crc64,
             at,
             name,
         });
