@@ -21,11 +21,17 @@ pub fn percent_encode(s: &str) -> String {
 /// `k=v` pairs, names and values encoded with [`percent_encode`], joined with `&`, in
 /// the order given.
 pub(super) fn encoded_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    pairs
-        .into_iter()
-        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    // Straight into one buffer: this runs for every signed request.
+    let mut out = String::new();
+    for (i, (k, v)) in pairs.into_iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.extend(utf8_percent_encode(k, RFC3986));
+        out.push('=');
+        out.extend(utf8_percent_encode(v, RFC3986));
+    }
+    out
 }
 
 /// Decode an `application/x-www-form-urlencoded` string (also used for query
