@@ -505,7 +505,7 @@ fn v3_repeated_headers_are_trimmed_sorted_and_joined() {
     let headers = owned(&[
         ("X-B", " 2 "),
         ("x-a", "v"),
-        ("x-b", "1"),
+        (" x-b\t", "1"), // a padded name still matches (none come so from hyper)
         ("other", "ignored"),
     ]);
     let signed = vec!["x-b".to_string(), "X-A".to_string(), "x-a".to_string()];

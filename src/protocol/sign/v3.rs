@@ -188,7 +188,13 @@ fn push_canonical_header_value<H: AsRef<str>>(
 ) -> bool {
     let mut values = headers
         .iter()
-        .filter(|(n, _)| n.as_ref().trim().eq_ignore_ascii_case(lower_name))
+        .filter(|(n, _)| {
+            // Names from the HTTP layer are never padded: trim only those that are (a trim
+            // per header and signed name showed in the profile).
+            let n = n.as_ref();
+            let padded = n.starts_with(char::is_whitespace) || n.ends_with(char::is_whitespace);
+            (if padded { n.trim() } else { n }).eq_ignore_ascii_case(lower_name)
+        })
         .map(|(_, v)| v.as_ref().trim());
     let Some(first) = values.next() else {
         return false;
