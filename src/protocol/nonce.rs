@@ -9,7 +9,7 @@
 //! so that a server stopping cleanly can hand them to its successor (server/replay.rs).
 
 use std::collections::{HashSet, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::sync::Mutex;
 
 use crate::domain::account::SignedNonce;
@@ -17,6 +17,30 @@ use crate::domain::account::SignedNonce;
 /// Bound on the nonces kept whole; past it the oldest go, and a hand-over covering their
 /// time is refused (the successor then waits out its time floor instead).
 const MAX_RECENT: usize = 200_000;
+
+/// The buckets hold keyed hashes (SipHash under a per-process random key) already, so they
+/// are used as their own hash: hashing them again cost a SipHash per bucket probed, most of
+/// a check's time. No client can aim at a bucket without the key.
+#[derive(Default)]
+struct AlreadyHashed(u64);
+
+impl Hasher for AlreadyHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Hashes = HashSet<u64, BuildHasherDefault<AlreadyHashed>>;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum NonceCheck {
@@ -38,7 +62,7 @@ pub struct NonceStore {
 #[derive(Default)]
 struct Buckets {
     /// (minute, hashes), ordered by minute.
-    buckets: VecDeque<(i64, HashSet<u64>)>,
+    buckets: VecDeque<(i64, Hashes)>,
     len: usize,
     /// Requests signed before this minute are refused.
     floor_minute: i64,
@@ -118,7 +142,7 @@ impl NonceStore {
         }
         let pos = b.buckets.partition_point(|(m, _)| *m < minute);
         if b.buckets.get(pos).is_none_or(|(m, _)| *m != minute) {
-            b.buckets.insert(pos, (minute, HashSet::new()));
+            b.buckets.insert(pos, (minute, Hashes::default()));
         }
         b.buckets[pos].1.insert(key);
         b.len += 1;
