@@ -12,32 +12,24 @@ pub fn combine(crc_a: u64, crc_b: u64, len_b: u64) -> u64 {
     if len_b == 0 {
         return crc_a;
     }
-    let mut odd = [0u64; 64];
-    odd[0] = POLY; // one zero bit
-    for (n, row) in odd.iter_mut().enumerate().skip(1) {
+    // The operator appending one zero bit, squared three times: one zero byte.
+    let mut op = [0u64; 64];
+    op[0] = POLY;
+    for (n, row) in op.iter_mut().enumerate().skip(1) {
         *row = 1 << (n - 1);
     }
-    let mut even = square(&odd); // two zero bits
-    odd = square(&even); // four zero bits
+    for _ in 0..3 {
+        op = square(&op);
+    }
+    // Then 2^k zero bytes for each bit k of the length.
     let (mut crc, mut len) = (crc_a, len_b);
-    loop {
-        // Each step squares the operator once: bytes are eight bits, so the first applied
-        // operator moves one byte.
-        even = square(&odd);
+    while len != 0 {
         if len & 1 != 0 {
-            crc = times(&even, crc);
+            crc = times(&op, crc);
         }
         len >>= 1;
-        if len == 0 {
-            break;
-        }
-        odd = square(&even);
-        if len & 1 != 0 {
-            crc = times(&odd, crc);
-        }
-        len >>= 1;
-        if len == 0 {
-            break;
+        if len != 0 {
+            op = square(&op);
         }
     }
     crc ^ crc_b

@@ -168,7 +168,7 @@ pub async fn put_object(ctx: &Ctx, bucket: &str, key: &str, body: Body) -> Resul
         user_meta: Vec::new(),
         crc64: Some(received.digests.crc64),
     };
-    objects.commit(received, bucket, key, &meta).await?;
+    objects.commit(received.path, bucket, key, &meta).await?;
     // The job, not the object, reports this upload (UploadByURLComplete).
     release_pending(ctx, bucket, key).await?;
     Ok(meta.size)

@@ -35,7 +35,7 @@ pub(super) async fn put(
         user_meta: req.user_meta(),
         crc64: Some(received.digests.crc64),
     };
-    objects.commit(received, bucket, key, &meta).await?;
+    objects.commit(received.path, bucket, key, &meta).await?;
     object_written(ctx, bucket, key).await?;
     let mut r = empty(StatusCode::OK);
     set(&mut r, "etag", &meta.etag);
@@ -74,7 +74,7 @@ pub(super) async fn copy(
             src_meta.user_meta
         },
     };
-    objects.commit(received, bucket, key, &meta).await?;
+    objects.commit(received.path, bucket, key, &meta).await?;
     object_written(ctx, bucket, key).await?;
     let mut r = xml_response(format!(
         "<CopyObjectResult><ETag>{}</ETag><LastModified>{}</LastModified></CopyObjectResult>",

@@ -166,11 +166,12 @@ impl<'a> Objects<'a> {
         let _ = tokio::fs::remove_file(&received.path).await;
     }
 
-    /// Makes a received body the object, atomically: sidecar first, then the object's rename,
-    /// so a reader sees the old object or the new one, never half of one.
+    /// Makes the fsynced file at `temp` (a received body, or an assembled multipart object)
+    /// the object, atomically: sidecar first, then the object's rename, so a reader sees the
+    /// old object or the new one, never half of one.
     pub async fn commit(
         &self,
-        received: Received,
+        temp: PathBuf,
         bucket: &str,
         key: &str,
         meta: &ObjectMeta,
@@ -183,12 +184,12 @@ impl<'a> Objects<'a> {
             )
             .await?;
             create_parent(&dest).await?;
-            tokio::fs::rename(&received.path, &dest).await?;
+            tokio::fs::rename(&temp, &dest).await?;
             Ok(())
         }
         .await;
         if result.is_err() {
-            let _ = tokio::fs::remove_file(&received.path).await;
+            let _ = tokio::fs::remove_file(&temp).await;
         }
         result.map_err(|e: OssError| match e.code {
             OssCode::InternalError if dest_collides(&dest) => OssError::with_message(
@@ -290,15 +291,16 @@ impl<'a> Objects<'a> {
 }
 
 /// Streams `body` into `file` from its current position, fsynced once at the end, and returns
-/// the body's size and digests, its MD5 checked against `Content-MD5` when sent. With `exact`, the body
-/// must be exactly that long and nothing past it is written (a multipart region).
+/// the body's size and digests, its MD5 checked against `Content-MD5` when sent. With
+/// `exact`, the body must be exactly that long and nothing past it is written (a multipart
+/// region).
 ///
 /// Chunks are gathered (not copied) into batches of [`BATCH`] bytes, and each batch goes to
 /// two blocking threads at once: one hashes (MD5 and CRC-64), one writes with `writev`. MD5
-/// (~750 MiB/s on
-/// one core; CRC-64 is several times faster) is the costliest step, so it must not wait for the disk, nor the disk for it;
-/// up to [`DEPTH`] batches queue for each, so neither stalls the socket while the other
-/// catches up. At most `DEPTH + 1` batches per body are held in memory.
+/// (~750 MiB/s on one core; CRC-64 is several times faster) is the costliest step, so it must
+/// not wait for the disk, nor the disk for it; up to [`DEPTH`] batches queue for each, so
+/// neither stalls the socket while the other catches up. At most `DEPTH + 1` batches per
+/// body are held in memory.
 pub(super) async fn stream_into(
     mut file: std::fs::File,
     exact: Option<u64>,

@@ -31,9 +31,7 @@ use time::OffsetDateTime;
 
 use super::crc64;
 use super::error::{OssCode, OssError};
-use super::objects::{
-    Digests, ObjectMeta, Objects, Received, modified, quoted_hex, stream_into, write_atomic,
-};
+use super::objects::{ObjectMeta, Objects, modified, quoted_hex, stream_into, write_atomic};
 
 /// Parts but the last must be at least this big (both SDKs' minimum).
 const MIN_PART_SIZE: u64 = 100 * 1024;
@@ -245,16 +243,7 @@ impl Objects<'_> {
             user_meta: upload.user_meta.clone(),
             crc64,
         };
-        // Only its path and size are used: a multipart object's ETag is not its MD5.
-        let received = Received {
-            path,
-            size,
-            digests: Digests {
-                md5: [0; 16],
-                crc64: 0,
-            },
-        };
-        self.commit(received, &upload.bucket, &upload.key, &meta)
+        self.commit(path, &upload.bucket, &upload.key, &meta)
             .await?;
         self.abort(id).await?;
         drop(lock);
