@@ -40,6 +40,9 @@ async fn break_table(s: &common::Server, table: &str) {
             let _ = conn.close().await;
         }
     }
+    // The server's readers may use their snapshot for this long before they see another
+    // process's change.
+    tokio::time::sleep(openice::store::SNAPSHOT_MAX_AGE).await;
 }
 
 #[tokio::test]

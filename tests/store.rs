@@ -602,3 +602,60 @@ async fn uploads_credentials_and_url_jobs() {
     })
     .await;
 }
+
+/// A read sees this process's acknowledged writes at once, and another process's (a second
+/// store on the same file or database, as the `account` CLI opens) within
+/// `SNAPSHOT_MAX_AGE`; access keys at once.
+#[tokio::test]
+async fn reads_see_own_writes_at_once_and_others_soon() {
+    for backend in backends() {
+        eprintln!("=== backend: {backend:?}");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = ScratchDatabase::new(backend).await;
+        let open = || openice::store::open(db.url.as_deref(), dir.path(), SyncMode::Normal);
+        let server = open().await.expect("open the store");
+        let account = Account {
+            account_id: ACCOUNT.into(),
+            name: "first".into(),
+            create_time: 1,
+        };
+        server
+            .create_account(&account, &key("AK1", ACCOUNT))
+            .await
+            .expect("create the account");
+        let other = open().await.expect("open the store a second time");
+
+        // The reads before each write leave a snapshot that the next read could reuse.
+        for n in 0..20 {
+            let id = format!("own-{n}");
+            assert!(server.project(ACCOUNT, &id).await.unwrap().is_none());
+            server
+                .insert_project(&project(&id, n), &[], &[])
+                .await
+                .unwrap();
+            assert!(
+                server.project(ACCOUNT, &id).await.unwrap().is_some(),
+                "{id}"
+            );
+        }
+
+        assert!(server.access_key("AK9").await.unwrap().is_none());
+        other.insert_access_key(&key("AK9", ACCOUNT)).await.unwrap();
+        assert!(server.access_key("AK9").await.unwrap().is_some());
+
+        assert!(server.project(ACCOUNT, "theirs").await.unwrap().is_none());
+        other
+            .insert_project(&project("theirs", 100), &[], &[])
+            .await
+            .unwrap();
+        let written = std::time::Instant::now();
+        while server.project(ACCOUNT, "theirs").await.unwrap().is_none() {
+            assert!(
+                written.elapsed() < openice::store::SNAPSHOT_MAX_AGE * 2,
+                "another process's write unseen after {:?}",
+                written.elapsed()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+}

@@ -19,7 +19,12 @@ pub struct Envelope<'a, T: Serialize> {
     pub body: &'a T,
 }
 
-/// Request IDs look like the vendor's: an upper-case UUID with dashes.
+/// Request IDs look like the vendor's: an upper-case UUID with dashes. Drawn from the
+/// thread's CSPRNG (uuid's `fast-rng`), not a `getrandom` system call per request.
 pub fn new_request_id() -> String {
-    uuid::Uuid::new_v4().hyphenated().to_string().to_uppercase()
+    let mut buf = uuid::Uuid::encode_buffer();
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_upper(&mut buf)
+        .to_string()
 }

@@ -20,6 +20,7 @@ use search::{
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -29,6 +30,13 @@ use crate::domain::media::{MediaInfo, MediaQuery};
 use crate::domain::project::{EditingProject, ProjectQuery};
 use crate::domain::template::{Template, TemplateQuery};
 use crate::domain::{Page, Paged};
+
+/// How late a read may see what another process committed to the same store: SQLite's
+/// readers reuse their snapshot until this process commits again or this much time has
+/// passed (`sqlite/engine.rs`). Accounts, access keys, STS upload credentials and bucket
+/// owners, which the `account` CLI and `media put` change from outside, and which decide who
+/// may do what, are always read afresh.
+pub const SNAPSHOT_MAX_AGE: Duration = Duration::from_millis(200);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

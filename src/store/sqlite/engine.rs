@@ -1,19 +1,24 @@
 //! How the SQLite engine runs statements: reads on the caller's thread with a connection
 //! from a small pool, writes on one writer thread that commits every write waiting in its
 //! queue in one transaction (group commit), each write in its own savepoint.
+//!
+//! A pooled reader keeps its read transaction open from one read to the next until this
+//! process commits again: beginning and ending a read transaction (SQLite's WAL read lock,
+//! two `fcntl` calls, and the WAL index header) cost a point read more than its query did.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, OpenFlags, Row, Statement, ffi};
 use tokio::sync::oneshot;
 
 use crate::domain::{Cursor, Page, Paged};
-use crate::store::{SearchSql, StoreError, StoreResult, SyncMode, finish_page};
+use crate::store::{SNAPSHOT_MAX_AGE, SearchSql, StoreError, StoreResult, SyncMode, finish_page};
 
 /// Writes committed together at most: a group stays a short transaction under a flood.
 const MAX_GROUP: usize = 512;
@@ -60,12 +65,21 @@ impl Engine {
         writer.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
         let checkpointing = connect(path)?;
         checkpointing.pragma_update(None, "synchronous", synchronous)?;
+        let readers = Arc::new(Readers {
+            path: path.to_path_buf(),
+            idle: Mutex::new(vec![Reader {
+                conn: connect(path)?,
+                snapshot: None,
+            }]),
+            commits: AtomicU64::new(0),
+        });
         let (committed, commits) = mpsc::sync_channel::<()>(1);
+        let swept = Arc::clone(&readers);
         let checkpointer = spawn("sqlite-checkpoint", move || {
-            checkpoint_loop(&checkpointing, &commits)
+            checkpoint_loop(&checkpointing, &commits, &swept)
         })?;
-        let reader = connect(path)?;
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
+        let counted = Arc::clone(&readers);
         let thread = spawn("sqlite-writer", move || {
             while let Ok(first) = rx.recv() {
                 let mut group = vec![first];
@@ -75,16 +89,13 @@ impl Engine {
                         Err(_) => break,
                     }
                 }
-                commit_group(&writer, group);
+                commit_group(&writer, group, &counted.commits);
                 // A signal already waiting covers this commit too.
                 let _ = committed.try_send(());
             }
         })?;
         Ok(Engine {
-            readers: Arc::new(Readers {
-                path: path.to_path_buf(),
-                idle: Mutex::new(vec![reader]),
-            }),
+            readers,
             jobs: Some(tx),
             thread: Some(thread),
             checkpointer: Some(checkpointer),
@@ -94,7 +105,17 @@ impl Engine {
     /// Runs `f` on this thread with a pooled reading connection: a point read from the
     /// page cache costs less than a hand-off to another thread would.
     pub(super) fn read<R>(&self, f: impl FnOnce(&Connection) -> StoreResult<R>) -> StoreResult<R> {
-        self.readers.read(f)
+        self.readers.read(f, false)
+    }
+
+    /// [`Engine::read`] in a new read transaction, for what decides who may do what and
+    /// other processes write (accounts, keys, credentials, bucket owners): seen as soon as
+    /// their commit returned.
+    pub(super) fn read_fresh<R>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<R>,
+    ) -> StoreResult<R> {
+        self.readers.read(f, true)
     }
 
     /// A read that may scan many rows or load megabytes (searches) runs on tokio's blocking
@@ -104,7 +125,7 @@ impl Engine {
         f: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
     ) -> StoreResult<R> {
         let readers = Arc::clone(&self.readers);
-        tokio::task::spawn_blocking(move || readers.read(f))
+        tokio::task::spawn_blocking(move || readers.read(f, false))
             .await
             .map_err(|e| {
                 StoreError::from(failure(ffi::SQLITE_ABORT, format!("a read failed: {e}")))
@@ -139,28 +160,86 @@ impl Engine {
 /// Reading connections, taken and put back without a thread switch.
 struct Readers {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Reader>>,
+    /// Commits of this process's writer, counted before their callers are answered.
+    commits: AtomicU64,
+}
+
+/// A reading connection and its open read transaction, if any.
+struct Reader {
+    conn: Connection,
+    /// The commit count read before the transaction began, and when it began.
+    snapshot: Option<(u64, Instant)>,
 }
 
 impl Readers {
     /// A new connection when all are taken: their number is bounded by the threads that
-    /// read at once.
-    fn read<R>(&self, f: impl FnOnce(&Connection) -> StoreResult<R>) -> StoreResult<R> {
+    /// read at once. The reader's open transaction is reused unless `fresh`, a commit was
+    /// counted since it began, or it is older than [`SNAPSHOT_MAX_AGE`].
+    fn read<R>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<R>,
+        fresh: bool,
+    ) -> StoreResult<R> {
         let pooled = self
             .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
-        let conn = match pooled {
-            Some(c) => c,
-            None => connect(&self.path)?,
+        let mut reader = match pooled {
+            Some(r) => r,
+            None => Reader {
+                conn: connect(&self.path)?,
+                snapshot: None,
+            },
         };
-        let out = f(&conn);
+        // Counted before the snapshot is taken: a commit in between only makes the next
+        // read take a new one.
+        let commits = self.commits.load(Ordering::Acquire);
+        let current = matches!(reader.snapshot,
+            Some((n, began)) if !fresh && n == commits && began.elapsed() < SNAPSHOT_MAX_AGE);
+        let out = if current {
+            f(&reader.conn)
+        } else {
+            reader.end();
+            match reader.conn.execute_batch("BEGIN") {
+                Ok(()) => {
+                    reader.snapshot = Some((commits, Instant::now()));
+                    f(&reader.conn)
+                }
+                Err(e) => Err(e.into()),
+            }
+        };
+        if out.is_err() {
+            reader.end();
+        }
         self.idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(conn);
+            .push(reader);
         out
+    }
+
+    /// Ends the idle readers' snapshots that a commit made stale, so that they do not hold
+    /// the WAL frames a checkpoint could otherwise copy back and the writer reuse.
+    fn end_stale(&self) {
+        let commits = self.commits.load(Ordering::Acquire);
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        for reader in idle.iter_mut() {
+            if reader.snapshot.is_some_and(|(n, _)| n != commits) {
+                reader.end();
+            }
+        }
+    }
+}
+
+impl Reader {
+    /// Ends the open read transaction, if any.
+    fn end(&mut self) {
+        if self.snapshot.take().is_some() || !self.conn.is_autocommit() {
+            // A read transaction has nothing to keep: ROLLBACK ends it whatever happened.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
     }
 }
 
@@ -188,8 +267,9 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> StoreResult<JoinHandl
 /// Copies committed WAL pages into the database after commits, at most every
 /// [`CHECKPOINT_EVERY`], without blocking readers or the writer (`PASSIVE`). A failed
 /// checkpoint is retried after the next commit; the WAL keeps every page meanwhile.
-fn checkpoint_loop(c: &Connection, commits: &mpsc::Receiver<()>) {
+fn checkpoint_loop(c: &Connection, commits: &mpsc::Receiver<()>, readers: &Readers) {
     let checkpoint = || {
+        readers.end_stale();
         if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
             tracing::warn!(error = %e, "SQLite checkpoint failed; retried after the next write");
         }
@@ -277,8 +357,10 @@ fn in_savepoint<R>(
     result.map(|(Outcome::Keep(r) | Outcome::Undo(r))| r)
 }
 
-/// `BEGIN IMMEDIATE`, every write in its savepoint, `COMMIT`, then the answers.
-fn commit_group(c: &Connection, group: Vec<Box<dyn WriteJob>>) {
+/// `BEGIN IMMEDIATE`, every write in its savepoint, `COMMIT`, then the answers; a commit is
+/// counted in `commits` before anyone is answered, so that no read after an answer uses an
+/// older snapshot.
+fn commit_group(c: &Connection, group: Vec<Box<dyn WriteJob>>, commits: &AtomicU64) {
     let mut ran: Vec<Box<dyn WriteJob>> = Vec::with_capacity(group.len());
     let mut began = execute(c, "BEGIN IMMEDIATE", &[]).map(drop);
     for mut job in group {
@@ -307,6 +389,8 @@ fn commit_group(c: &Connection, group: Vec<Box<dyn WriteJob>>) {
         return;
     }
     let committed = execute(c, "COMMIT", &[]).map(drop);
+    // Counted even when the COMMIT failed: what it may have left is for reads to see afresh.
+    commits.fetch_add(1, Ordering::Release);
     if committed.is_err() && !c.is_autocommit() {
         // Nothing of the group may stay half-written for the next one.
         let _ = c.execute_batch("ROLLBACK");

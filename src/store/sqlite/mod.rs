@@ -101,7 +101,7 @@ impl Store for SqliteStore {
     }
 
     async fn account_count(&self) -> StoreResult<u64> {
-        self.engine.read(accounts::account_count)
+        self.engine.read_fresh(accounts::account_count)
     }
 
     async fn create_account(&self, account: &Account, key: &AccessKey) -> StoreResult<()> {
@@ -112,11 +112,12 @@ impl Store for SqliteStore {
     }
 
     async fn accounts(&self) -> StoreResult<Vec<Account>> {
-        self.engine.read(accounts::accounts)
+        self.engine.read_fresh(accounts::accounts)
     }
 
     async fn account_by_name(&self, name: &str) -> StoreResult<Option<Account>> {
-        self.engine.read(|c| accounts::account_by_name(c, name))
+        self.engine
+            .read_fresh(|c| accounts::account_by_name(c, name))
     }
 
     async fn insert_access_key(&self, key: &AccessKey) -> StoreResult<()> {
@@ -127,11 +128,12 @@ impl Store for SqliteStore {
     }
 
     async fn access_key(&self, access_key_id: &str) -> StoreResult<Option<AccessKey>> {
-        self.engine.read(|c| accounts::access_key(c, access_key_id))
+        self.engine
+            .read_fresh(|c| accounts::access_key(c, access_key_id))
     }
 
     async fn access_keys(&self) -> StoreResult<Vec<AccessKey>> {
-        self.engine.read(accounts::access_keys)
+        self.engine.read_fresh(accounts::access_keys)
     }
 
     async fn set_access_key_enabled(
@@ -242,7 +244,8 @@ impl Store for SqliteStore {
     }
 
     async fn bucket_owner(&self, bucket: &str) -> StoreResult<Option<String>> {
-        self.engine.read(|c| accounts::bucket_owner(c, bucket))
+        self.engine
+            .read_fresh(|c| accounts::bucket_owner(c, bucket))
     }
 
     async fn insert_media(&self, media: &MediaInfo, replace: Option<&str>) -> StoreResult<()> {

@@ -170,7 +170,7 @@ impl UploadStore for SqliteStore {
         &self,
         access_key_id: &str,
     ) -> StoreResult<Option<UploadCredential>> {
-        self.engine.read(|c| {
+        self.engine.read_fresh(|c| {
             Ok(query_opt(
                 c,
                 "SELECT access_key_id, secret, security_token, account_id, media_id, bucket, \
