@@ -5,6 +5,9 @@
 //! A pooled reader keeps its read transaction open from one read to the next until this
 //! process commits again: beginning and ending a read transaction (SQLite's WAL read lock,
 //! two `fcntl` calls, and the WAL index header) cost a point read more than its query did.
+//! After each checkpoint every reader takes a new snapshot too: a snapshot taken before it
+//! holds a WAL read mark that keeps the writer from starting the WAL over, which then grows
+//! without bound.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,7 +74,7 @@ impl Engine {
                 conn: connect(path)?,
                 snapshot: None,
             }]),
-            commits: AtomicU64::new(0),
+            epoch: AtomicU64::new(0),
         });
         let (committed, commits) = mpsc::sync_channel::<()>(1);
         let swept = Arc::clone(&readers);
@@ -89,7 +92,7 @@ impl Engine {
                         Err(_) => break,
                     }
                 }
-                commit_group(&writer, group, &counted.commits);
+                commit_group(&writer, group, &counted);
                 // A signal already waiting covers this commit too.
                 let _ = committed.try_send(());
             }
@@ -161,8 +164,9 @@ impl Engine {
 struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Reader>>,
-    /// Commits of this process's writer, counted before their callers are answered.
-    commits: AtomicU64,
+    /// Counts this process's commits (before their callers are answered) and checkpoints: a
+    /// snapshot from an older epoch is not reused.
+    epoch: AtomicU64,
 }
 
 /// A reading connection and its open read transaction, if any.
@@ -174,8 +178,8 @@ struct Reader {
 
 impl Readers {
     /// A new connection when all are taken: their number is bounded by the threads that
-    /// read at once. The reader's open transaction is reused unless `fresh`, a commit was
-    /// counted since it began, or it is older than [`SNAPSHOT_MAX_AGE`].
+    /// read at once. The reader's open transaction is reused unless `fresh`, the epoch
+    /// moved since it began, or it is older than [`SNAPSHOT_MAX_AGE`].
     fn read<R>(
         &self,
         f: impl FnOnce(&Connection) -> StoreResult<R>,
@@ -193,18 +197,18 @@ impl Readers {
                 snapshot: None,
             },
         };
-        // Counted before the snapshot is taken: a commit in between only makes the next
-        // read take a new one.
-        let commits = self.commits.load(Ordering::Acquire);
+        // Read before the snapshot is taken: a commit in between only makes the next read
+        // take a new one.
+        let epoch = self.epoch.load(Ordering::Acquire);
         let current = matches!(reader.snapshot,
-            Some((n, began)) if !fresh && n == commits && began.elapsed() < SNAPSHOT_MAX_AGE);
+            Some((n, began)) if !fresh && n == epoch && began.elapsed() < SNAPSHOT_MAX_AGE);
         let out = if current {
             f(&reader.conn)
         } else {
             reader.end();
             match reader.conn.execute_batch("BEGIN") {
                 Ok(()) => {
-                    reader.snapshot = Some((commits, Instant::now()));
+                    reader.snapshot = Some((epoch, Instant::now()));
                     f(&reader.conn)
                 }
                 Err(e) => Err(e.into()),
@@ -220,13 +224,14 @@ impl Readers {
         out
     }
 
-    /// Ends the idle readers' snapshots that a commit made stale, so that they do not hold
-    /// the WAL frames a checkpoint could otherwise copy back and the writer reuse.
+    /// Ends the idle readers' snapshots from an older epoch, so that they hold no WAL read
+    /// marks that keep a checkpoint from copying frames back or the writer from starting
+    /// the WAL over.
     fn end_stale(&self) {
-        let commits = self.commits.load(Ordering::Acquire);
+        let epoch = self.epoch.load(Ordering::Acquire);
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         for reader in idle.iter_mut() {
-            if reader.snapshot.is_some_and(|(n, _)| n != commits) {
+            if reader.snapshot.is_some_and(|(n, _)| n != epoch) {
                 reader.end();
             }
         }
@@ -273,6 +278,10 @@ fn checkpoint_loop(c: &Connection, commits: &mpsc::Receiver<()>, readers: &Reade
         if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
             tracing::warn!(error = %e, "SQLite checkpoint failed; retried after the next write");
         }
+        // Readers that begin now, on a WAL copied back in full, read the database file
+        // alone (read mark 0), which lets the writer's next commit start the WAL over.
+        readers.epoch.fetch_add(1, Ordering::Release);
+        readers.end_stale();
     };
     while commits.recv().is_ok() {
         let started = std::time::Instant::now();
@@ -357,10 +366,13 @@ fn in_savepoint<R>(
     result.map(|(Outcome::Keep(r) | Outcome::Undo(r))| r)
 }
 
-/// `BEGIN IMMEDIATE`, every write in its savepoint, `COMMIT`, then the answers; a commit is
-/// counted in `commits` before anyone is answered, so that no read after an answer uses an
-/// older snapshot.
-fn commit_group(c: &Connection, group: Vec<Box<dyn WriteJob>>, commits: &AtomicU64) {
+/// `BEGIN IMMEDIATE`, every write in its savepoint, `COMMIT`, then the answers; the commit
+/// moves the readers' epoch before anyone is answered, so that no read after an answer uses
+/// an older snapshot.
+fn commit_group(c: &Connection, group: Vec<Box<dyn WriteJob>>, readers: &Readers) {
+    // Idle snapshots from before the last commit or checkpoint would keep this transaction
+    // from starting a fully checkpointed WAL over.
+    readers.end_stale();
     let mut ran: Vec<Box<dyn WriteJob>> = Vec::with_capacity(group.len());
     let mut began = execute(c, "BEGIN IMMEDIATE", &[]).map(drop);
     for mut job in group {
@@ -390,7 +402,7 @@ fn commit_group(c: &Connection, group: Vec<Box<dyn WriteJob>>, commits: &AtomicU
     }
     let committed = execute(c, "COMMIT", &[]).map(drop);
     // Counted even when the COMMIT failed: what it may have left is for reads to see afresh.
-    commits.fetch_add(1, Ordering::Release);
+    readers.epoch.fetch_add(1, Ordering::Release);
     if committed.is_err() && !c.is_autocommit() {
         // Nothing of the group may stay half-written for the next one.
         let _ = c.execute_batch("ROLLBACK");
