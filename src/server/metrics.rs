@@ -6,6 +6,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use std::sync::OnceLock;
+
+use crate::actions::Action;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -21,8 +24,11 @@ pub struct ActionLabel {
 
 pub struct Metrics {
     registry: Registry,
-    pub requests: Family<RequestLabels, Counter>,
-    pub latency: Family<ActionLabel, Histogram>,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<ActionLabel, Histogram>,
+    /// Each action's `OK` counter and latency histogram, looked up in the families once (at
+    /// its first answer) instead of per request; handles share the families' values.
+    per_action: Vec<(OnceLock<Counter>, OnceLock<Histogram>)>,
     pub in_flight: Gauge,
     pub probe_queue: Gauge,
     /// Producing jobs not yet finished, set at each scrape.
@@ -107,10 +113,44 @@ impl Metrics {
             registry,
             requests,
             latency,
+            per_action: Action::ALL.iter().map(|_| Default::default()).collect(),
             in_flight,
             probe_queue,
             render_queue,
             store_errors,
+        }
+    }
+
+    /// Counts one answer of `action` (`None`: not an action openice knows) with `code`
+    /// (empty: OK), and its latency.
+    pub fn answered(&self, action: Option<Action>, code: &'static str, seconds: f64) {
+        let name = action.map_or("unknown", Action::as_str);
+        let family_counter = || {
+            self.requests
+                .get_or_create(&RequestLabels {
+                    action: name,
+                    code: if code.is_empty() { "OK" } else { code },
+                })
+                .clone()
+        };
+        let family_histogram = || {
+            self.latency
+                .get_or_create(&ActionLabel { action: name })
+                .clone()
+        };
+        match action.and_then(|a| self.per_action.get(a as usize)) {
+            Some((ok, latency)) => {
+                if code.is_empty() {
+                    ok.get_or_init(family_counter).inc();
+                } else {
+                    family_counter().inc();
+                }
+                latency.get_or_init(family_histogram).observe(seconds);
+            }
+            None => {
+                family_counter().inc();
+                family_histogram().observe(seconds);
+            }
         }
     }
 
@@ -125,5 +165,31 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cached handles count into the same series the families render.
+    #[test]
+    fn answers_are_counted_by_action_and_code() {
+        let m = Metrics::new();
+        m.answered(Some(Action::GetEditingProject), "", 0.001);
+        m.answered(Some(Action::GetEditingProject), "", 0.002);
+        m.answered(Some(Action::GetEditingProject), "InvalidParameter", 0.001);
+        m.answered(None, "InvalidAction.NotFound", 0.001);
+        let text = m.render();
+        for line in [
+            r#"openice_requests_total{action="GetEditingProject",code="OK"} 2"#,
+            r#"openice_requests_total{action="GetEditingProject",code="InvalidParameter"} 1"#,
+            r#"openice_requests_total{action="unknown",code="InvalidAction.NotFound"} 1"#,
+            r#"openice_request_duration_seconds_count{action="GetEditingProject"} 3"#,
+            r#"openice_request_duration_seconds_count{action="unknown"} 1"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
+        }
+        assert!(!text.contains(r#"action="CreateEditingProject""#), "{text}");
     }
 }

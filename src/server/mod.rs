@@ -34,7 +34,7 @@ use axum::extract::{Path, Query};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
-use self::metrics::{ActionLabel, Metrics, RequestLabels};
+use self::metrics::Metrics;
 use crate::actions::{self, Action, Caller, Ctx};
 use crate::domain::media::{check_bucket, check_key};
 use crate::media::probe::ProbeLimits;
@@ -418,20 +418,8 @@ async fn rpc(State(app): State<Arc<App>>, req: Request) -> Response {
         Ok(_) => (200, ""),
         Err(e) => (e.status, e.code.as_str()),
     };
-    let metric_action = action.map_or("unknown", Action::as_str);
     app.metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            action: metric_action,
-            code: if code.is_empty() { "OK" } else { code },
-        })
-        .inc();
-    app.metrics
-        .latency
-        .get_or_create(&ActionLabel {
-            action: metric_action,
-        })
-        .observe(started.elapsed().as_secs_f64());
+        .answered(action, code, started.elapsed().as_secs_f64());
     log_request(&span, status, code, started, result.as_ref().err());
     match result {
         Ok((bytes, held)) => {
