@@ -172,7 +172,7 @@ struct Readers {
 /// A reading connection and its open read transaction, if any.
 struct Reader {
     conn: Connection,
-    /// The commit count read before the transaction began, and when it began.
+    /// The epoch read before the transaction began, and when it began.
     snapshot: Option<(u64, Instant)>,
 }
 
