@@ -33,20 +33,25 @@ where
         eprintln!("=== backend: {backend:?}");
         let dir = tempfile::tempdir().expect("tempdir");
         let db = ScratchDatabase::new(backend).await;
-        let store = openice::store::open(db.url.as_deref(), dir.path(), SyncMode::Normal)
-            .await
-            .expect("open the store");
-        let account = Account {
-            account_id: ACCOUNT.into(),
-            name: "first".into(),
-            create_time: 1,
-        };
-        store
-            .create_account(&account, &key("AK1", ACCOUNT))
-            .await
-            .expect("create the account");
-        check(store).await;
+        check(open_with_account(&db, dir.path()).await).await;
     }
+}
+
+/// Opens the store in `dir` or `db` and makes the account [`ACCOUNT`] with key `AK1`.
+async fn open_with_account(db: &ScratchDatabase, dir: &std::path::Path) -> Arc<dyn Store> {
+    let store = openice::store::open(db.url.as_deref(), dir, SyncMode::Normal)
+        .await
+        .expect("open the store");
+    let account = Account {
+        account_id: ACCOUNT.into(),
+        name: "first".into(),
+        create_time: 1,
+    };
+    store
+        .create_account(&account, &key("AK1", ACCOUNT))
+        .await
+        .expect("create the account");
+    store
 }
 
 fn key(id: &str, account_id: &str) -> AccessKey {
@@ -612,18 +617,10 @@ async fn reads_see_own_writes_at_once_and_others_soon() {
         eprintln!("=== backend: {backend:?}");
         let dir = tempfile::tempdir().expect("tempdir");
         let db = ScratchDatabase::new(backend).await;
-        let open = || openice::store::open(db.url.as_deref(), dir.path(), SyncMode::Normal);
-        let server = open().await.expect("open the store");
-        let account = Account {
-            account_id: ACCOUNT.into(),
-            name: "first".into(),
-            create_time: 1,
-        };
-        server
-            .create_account(&account, &key("AK1", ACCOUNT))
+        let server = open_with_account(&db, dir.path()).await;
+        let other = openice::store::open(db.url.as_deref(), dir.path(), SyncMode::Normal)
             .await
-            .expect("create the account");
-        let other = open().await.expect("open the store a second time");
+            .expect("open the store a second time");
 
         // The reads before each write leave a snapshot that the next read could reuse.
         for n in 0..20 {
